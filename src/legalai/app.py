@@ -1,0 +1,268 @@
+"""create_app(): settings check, runtime, middleware, routers, problem+json errors, health and metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from legalai.accounts.service import ensure_default_organization
+from legalai.kit.db import transaction
+from legalai.kit.errors import DomainError
+from legalai.observability import metrics
+from legalai.observability.logging import bind_contextvars, clear_contextvars, configure_logging, get_logger
+from legalai.runtime import Runtime, build_runtime
+from legalai.settings import Settings
+
+log = get_logger(__name__)
+PROBLEM = "application/problem+json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def problem(status: int, title: str, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if request is not None:
+        body["instance"] = request.url.path
+        rid = getattr(request.state, "request_id", None)
+        if rid:
+            body["request_id"] = rid
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+class BodySizeLimit:
+    """Refuse request bodies over the limit while they stream in, not after they are on disk."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Payload too large", f"The request body exceeds {self.max_bytes} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, exc.detail, request, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "Invalid request"
+        return problem(422, "Invalid input", detail, request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.unhandled_error", error=type(exc).__name__)
+        return problem(500, "Internal error", "An unexpected error occurred; it has been logged.", request)
+
+
+def _install_request_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = rid
+        clear_contextvars()
+        bind_contextvars(request_id=rid)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            template = route_template(request)
+            elapsed = time.perf_counter() - started
+            metrics.REQUEST_LATENCY.labels(request.method, template, str(status)).observe(elapsed)
+            if template not in ("/health", "/metrics"):
+                log.info("http.request", method=request.method, route=template, status=status,
+                         ms=round(elapsed * 1000, 1))
+        response.headers["X-Request-ID"] = rid
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def route_template(request: Request) -> str:
+    """The route's path template with its router prefixes ("/api/v1/documents/{document_id}"), so
+    metrics are labelled by route, not by id. Routers keep their routes' own paths relative to their
+    prefix, so the prefix is recovered from the part of the URL the route did not match."""
+    route = request.scope.get("route")
+    regex = getattr(route, "path_regex", None)
+    relative = getattr(route, "path", None)
+    if route is None or regex is None or relative is None:
+        return "unmatched"
+    path: str = request.scope.get("path", "")
+    for i, char in enumerate(path):
+        if char == "/" and regex.match(path[i:]):
+            return path[:i] + str(relative)
+    return str(relative)
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready")
+    def ready(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks = {
+            "database": _check(lambda: _ping_db(runtime)),
+            "storage": _check(runtime.store.check),
+            "broker": _check(lambda: _ping_broker(runtime)),
+        }
+        ok = all(c["status"] == "ok" for c in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return router
+
+
+def _check(fn: Callable[[], object]) -> dict[str, str]:
+    try:
+        detail = fn()
+    except Exception as exc:  # noqa: BLE001 - readiness reports the failure instead of raising
+        return {"status": "error", "detail": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"status": "ok", **({"detail": str(detail)} if detail else {})}
+
+
+def _ping_db(runtime: Runtime) -> None:
+    with runtime.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _ping_broker(runtime: Runtime) -> str:
+    if not runtime.settings.redis_url:
+        return "in-process"
+    import redis
+
+    client = redis.Redis.from_url(runtime.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "redis"
+
+
+def init_sentry(settings: Settings) -> None:
+    if settings.sentry_dsn is None:
+        return
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn.get_secret_value(),
+        environment=settings.environment.value,
+        send_default_pii=False,
+        traces_sample_rate=0.0,
+    )
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.validate_for_startup()
+    configure_logging(settings.log_level, json=settings.log_json)
+    init_sentry(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        app.state.runtime = rt
+        with transaction(rt.sessions) as session:
+            ensure_default_organization(session)
+        if settings.effective_worker_mode == "inprocess":
+            rt.queue.start_worker()
+            # Single process: nothing else can be holding a lease, so every unfinished job is ours.
+            rt.queue.recover(include_live_leases=True)
+            rt.queue.start_sweeper()
+        log.info("app.started", environment=settings.environment.value, worker=settings.effective_worker_mode)
+        try:
+            yield
+        finally:
+            if runtime is None:
+                rt.close()
+
+    app = FastAPI(
+        title="LegalAI",
+        version="0.1.0",
+        description="Ingest, extract, index and search a matter's legal documents.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    _install_error_handlers(app)
+    _install_request_middleware(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+
+    from legalai.documents.endpoints import router as documents_router
+    from legalai.matters.endpoints import router as matters_router
+    from legalai.search.endpoints import router as search_router
+    from legalai.web.views import mount_web
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(matters_router)
+    api.include_router(documents_router)
+    api.include_router(search_router)
+    app.include_router(api)
+    app.include_router(_health_router())
+    mount_web(app)
+    return app

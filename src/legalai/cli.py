@@ -1,0 +1,306 @@
+"""The `legalai` command line: serve, worker, db, check-config, ingest, search."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from legalai.settings import ConfigurationError, Settings
+
+app = typer.Typer(help="LegalAI: ingest, extract, index and search legal documents.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic validation of environment values
+        err.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _validated() -> Settings:
+    settings = _settings()
+    try:
+        settings.validate_for_startup()
+    except ConfigurationError as exc:
+        err.print(f"[red]Refusing to start.[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Print whether the settings are fit for their environment, listing every problem."""
+    settings = _settings()
+    problems = settings.problems()
+    console.print(f"environment: {settings.environment.value}")
+    console.print(f"database:    {_redact_url(settings.resolved_database_url)}")
+    console.print(f"storage:     {settings.storage_backend}")
+    console.print(f"queue:       {'redis' if settings.redis_url else 'in-process'} ({settings.effective_worker_mode})")
+    if problems:
+        console.print(f"[red]NOT OK[/red]: {len(problems)} problem(s)")
+        for p in problems:
+            console.print(f"  - {p}")
+        raise typer.Exit(1)
+    console.print("[green]OK[/green]")
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url.split("@")[-1]
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations to the configured database."""
+    from legalai.kit.db import make_engine
+    from legalai.kit.migrate import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    console.print(f"database at {revision}: {_redact_url(settings.resolved_database_url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations first (default on SQLite)")] = False,
+) -> None:
+    """Run the API and web UI (with the in-process worker unless Redis is configured)."""
+    import uvicorn
+
+    from legalai.app import create_app
+
+    settings = _validated()
+    if migrate or settings.is_sqlite:
+        db_upgrade()
+    application = create_app(settings)
+    console.print(f"LegalAI on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
+                proxy_headers=True, timeout_graceful_shutdown=30)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int | None, typer.Option(help="Worker threads in this process")] = None,
+) -> None:
+    """Consume the Redis job queue. Run as many of these processes as you like."""
+    from legalai.observability.logging import configure_logging
+    from legalai.runtime import build_runtime
+
+    settings = _validated()
+    if not settings.redis_url:
+        err.print("[red]`legalai worker` needs LEGALAI_REDIS_URL;[/red] without it `legalai serve` runs jobs itself.")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level, json=settings.log_json)
+    from legalai.app import init_sentry
+
+    init_sentry(settings)
+    runtime = build_runtime(settings)
+    runtime.queue.start_worker(threads)
+    runtime.queue.recover()
+    runtime.queue.start_sweeper()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"worker {os.getpid()} consuming {settings.redis_url.split('@')[-1]}")
+    while not stop.wait(1.0):
+        pass
+    runtime.close()
+
+
+def _collect(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Files to ingest with the folder they sit in (relative to a directory argument)."""
+    found: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                rel = file.parent.relative_to(path).as_posix()
+                found.append((file, "" if rel == "." else rel))
+        elif path.is_file():
+            found.append((path, ""))
+        else:
+            err.print(f"[red]No such file or directory:[/red] {path}")
+            raise typer.Exit(2)
+    return found
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders or .zip archives")],
+    matter: Annotated[str, typer.Option("--matter", "-m", help="Matter name (created if needed)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    wait: Annotated[bool, typer.Option(help="Wait until every document is processed")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most")] = 3600.0,
+) -> None:
+    """Ingest files into a matter, wait for processing and print a per-file result table."""
+    from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
+    from legalai.documents.service import IntakeContext, ingest_files
+    from legalai.kit.db import transaction
+    from legalai.kit.errors import DomainError
+
+    files = _collect(paths)
+    runtime, principal = _local_runtime(start_worker=wait)
+    try:
+        rows: list[dict[str, Any]] = []
+        with transaction(runtime.sessions) as session:
+            from legalai.matters.service import get_or_create_matter
+
+            matter_row = get_or_create_matter(session, principal, matter)
+            staged: list[StagedFile] = []
+            for file, folder in files:
+                try:
+                    with file.open("rb") as fh:
+                        path, sha, size = stage_stream(fh, runtime.scratch, runtime.settings.max_upload_bytes, name=file.name)
+                    staged.append(StagedFile(sanitize_filename(file.name), folder, path, sha, size))
+                except DomainError as exc:
+                    rows.append({"file": str(file), "status": "rejected", "error": exc.detail})
+            ctx = IntakeContext(session, principal, runtime.store, runtime.queue.enqueue, runtime.archive_limits,
+                                runtime.scratch)
+            report = ingest_files(ctx, matter_row.id, staged)
+        for o in report.outcomes:
+            rows.append(
+                {"file": "/".join(x for x in (o.path, o.filename) if x), "document_id": o.document_id,
+                 "status": o.status or "rejected", "deduplicated": o.deduplicated,
+                 "error": o.error.detail if o.error else None}
+            )
+        if wait:
+            _wait_for(runtime, rows, timeout, show=not as_json)
+        _print_ingest(rows, as_json)
+        if any(r["status"] in ("failed", "rejected") for r in rows):
+            raise typer.Exit(1)
+    finally:
+        runtime.close()
+
+
+def _local_runtime(*, start_worker: bool) -> tuple[Any, Any]:
+    from legalai.accounts.service import local_principal
+    from legalai.kit.db import transaction
+    from legalai.kit.migrate import upgrade
+    from legalai.observability.logging import configure_logging
+    from legalai.runtime import build_runtime
+
+    settings = _validated()
+    configure_logging("WARNING", json=settings.log_json)
+    runtime = build_runtime(settings)
+    if settings.is_sqlite:
+        upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        principal = local_principal(session)
+    if start_worker and settings.effective_worker_mode == "inprocess":
+        runtime.queue.start_worker()
+    return runtime, principal
+
+
+def _wait_for(runtime: Any, rows: list[dict[str, Any]], timeout: float, *, show: bool) -> None:
+    from sqlalchemy import select
+
+    from legalai.documents.models import Document, DocumentVersion
+
+    pending = {r["document_id"] for r in rows if r.get("document_id")}
+    by_id = {r["document_id"]: r for r in rows if r.get("document_id")}
+    deadline = time.monotonic() + timeout
+    progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, disable=not show)
+    with progress:
+        task = progress.add_task("docs", total=len(pending))
+        while pending and time.monotonic() < deadline:
+            with runtime.sessions() as session:
+                found = session.execute(
+                    select(Document.id, Document.status, DocumentVersion.failure_reason, DocumentVersion.page_count)
+                    .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
+                    .where(Document.id.in_(pending))
+                ).all()
+            for doc_id, status, reason, pages in found:
+                if status in ("ready", "failed"):
+                    pending.discard(doc_id)
+                    by_id[doc_id].update(status=status, error=reason, pages=pages)
+            progress.update(task, completed=len(by_id) - len(pending))
+            if pending:
+                time.sleep(0.2)
+
+
+def _print_ingest(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("file", "status", "pages", "note")
+    colors = {"ready": "green", "failed": "red", "rejected": "red"}
+    for r in rows:
+        note = r.get("error") or ("duplicate of existing document" if r.get("deduplicated") else "")
+        status = r["status"]
+        table.add_row(r["file"], f"[{colors.get(status, 'yellow')}]{status}[/]", str(r.get("pages") or ""), note)
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, -exclude, OR')],
+    matter: Annotated[str, typer.Option("--matter", "-m", help="Matter name")],
+    document: Annotated[str | None, typer.Option(help="Only this file name")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Full-text search in a matter."""
+    from legalai.kit.errors import DomainError
+    from legalai.matters.repository import MatterRepository
+    from legalai.search.lexical import SearchFilters
+    from legalai.search.lexical import search as run_search
+
+    runtime, principal = _local_runtime(start_worker=False)
+    try:
+        with runtime.sessions() as session:
+            found = MatterRepository(session, principal).find_by_name(matter)
+            if found is None:
+                err.print(f"[red]No matter named {matter!r}[/red]")
+                raise typer.Exit(2)
+            try:
+                hits = run_search(session, principal, found.id, query, SearchFilters(filename=document), limit=limit)
+            except DomainError as exc:
+                err.print(f"[red]{exc.detail}[/red]")
+                raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    if as_json:
+        out = [
+            {"document_id": h.document_id, "file_name": h.filename, "path": h.path, "page": h.page,
+             "start": h.start, "end": h.end, "text": h.text, "score": round(h.score, 6)}
+            for h in hits
+        ]
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    table = Table("score", "file", "page", "span", "snippet")
+    for h in hits:
+        snippet = h.snippet
+        for hl in reversed(h.highlights):
+            a, b = hl.start - h.snippet_start, hl.end - h.snippet_start
+            snippet = snippet[:a] + "[bold yellow]" + snippet[a:b] + "[/]" + snippet[b:]
+        table.add_row(f"{h.score:.3f}", h.filename, str(h.page), f"{h.start}-{h.end}", " ".join(snippet.split()))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

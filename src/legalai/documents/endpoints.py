@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import urllib.parse
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from legalai.accounts.principal import Principal
+from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
+from legalai.documents.models import Document
+from legalai.documents.repository import DocumentFilter, DocumentRepository
+from legalai.documents.schemas import (
+    DocumentList,
+    DocumentOut,
+    PageOut,
+    ProcessingEventOut,
+    UploadError,
+    UploadItem,
+    UploadResult,
+    VersionOut,
+)
+from legalai.documents.service import FileOutcome, IntakeContext, delete_document, ingest_files
+from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
+from legalai.kit.errors import DomainError, InvalidInput
+from legalai.runtime import Runtime
+
+router = APIRouter(tags=["documents"])
+
+
+def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
+    out = DocumentOut(
+        id=doc.id,
+        matter_id=doc.matter_id,
+        parent_id=doc.parent_id,
+        filename=doc.filename,
+        path=doc.path,
+        kind=doc.kind,
+        status=doc.status,
+        created_at=doc.created_at,
+        updated_at=doc.updated_at,
+    )
+    if doc.current_version_id:
+        v = repo.version(doc.current_version_id)
+        out.failure_reason = v.failure_reason
+        out.page_count = v.page_count
+        out.version = v.number
+        out.size_bytes = v.size_bytes
+        out.timings = v.timings or {}
+        out.metadata = v.extracted_metadata or {}
+    return out
+
+
+def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]:
+    staged: list[StagedFile] = []
+    try:
+        for upload in files:
+            name = sanitize_filename(upload.filename or "", default="upload")
+            path, sha, size = stage_stream(upload.file, runtime.scratch, runtime.settings.max_upload_bytes, name=name)
+            staged.append(StagedFile(name, "", path, sha, size))
+    except BaseException:
+        for s in staged:
+            s.temp_path.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def upload_into_matter(
+    session: Session, principal: Principal, runtime: Runtime, matter_id: str, files: list[UploadFile],
+    req_id: str | None,
+) -> list[FileOutcome]:
+    """Stage every file (size and emptiness checks), then store and queue them. A bad file fails alone."""
+    if not files:
+        raise InvalidInput("No files were uploaded; send one or more parts named 'files'")
+    if len(files) > runtime.settings.max_files_per_upload:
+        raise InvalidInput(f"At most {runtime.settings.max_files_per_upload} files per upload")
+    outcomes: list[FileOutcome] = []
+    staged: list[StagedFile] = []
+    for upload in files:
+        try:
+            staged.extend(stage_uploads(runtime, [upload]))
+        except DomainError as exc:
+            outcomes.append(FileOutcome(sanitize_filename(upload.filename or "", "upload"), "", error=exc))
+    ctx = IntakeContext(
+        session=session,
+        principal=principal,
+        store=runtime.store,
+        enqueue=runtime.queue.enqueue,
+        limits=runtime.archive_limits,
+        scratch=runtime.scratch,
+        request_id=req_id,
+    )
+    outcomes.extend(ingest_files(ctx, matter_id, staged).outcomes)
+    return outcomes
+
+
+def _item(o: FileOutcome) -> UploadItem:
+    err = None
+    if o.error is not None:
+        err = UploadError(status=o.error.status_code, title=o.error.title, detail=o.error.detail)
+    return UploadItem(
+        filename=o.filename, path=o.path, document_id=o.document_id, version_id=o.version_id,
+        version=o.version, status=o.status, kind=o.kind, deduplicated=o.deduplicated, error=err,
+    )
+
+
+@router.post(
+    "/matters/{matter_id}/documents",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadResult,
+    responses={413: {"description": "Too large"}, 415: {"description": "Unsupported type"},
+               422: {"description": "Empty or invalid"}},
+)
+def upload(
+    matter_id: str,
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="One or more files, or .zip archives")],
+    session: DbSession,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+) -> UploadResult | JSONResponse:
+    outcomes = upload_into_matter(session, principal, runtime, matter_id, files, request_id(request))
+    accepted = [_item(o) for o in outcomes if o.error is None]
+    rejected = [_item(o) for o in outcomes if o.error is not None]
+    if not accepted:
+        first = next(o.error for o in outcomes if o.error is not None)
+        assert first is not None
+        raise type(first)(first.detail, rejected=[r.model_dump() for r in rejected])
+    return UploadResult(accepted=accepted, rejected=rejected)
+
+
+@router.get("/matters/{matter_id}/documents", response_model=DocumentList)
+def list_documents(
+    matter_id: str,
+    session: DbSession,
+    principal: PrincipalDep,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(queued|processing|ready|failed)$")] = None,
+    kind: str | None = None,
+    path: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> DocumentList:
+    from legalai.matters.repository import MatterRepository
+
+    MatterRepository(session, principal).get(matter_id)
+    repo = DocumentRepository(session, principal)
+    flt = DocumentFilter(status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to)
+    rows, total = repo.list(matter_id, flt, offset=offset, limit=limit)
+    return DocumentList(items=[document_out(repo, d) for d in rows], total=total, offset=offset, limit=limit)
+
+
+@router.get("/documents/{document_id}", response_model=DocumentOut)
+def get_document(document_id: str, session: DbSession, principal: PrincipalDep) -> DocumentOut:
+    repo = DocumentRepository(session, principal)
+    return document_out(repo, repo.get(document_id))
+
+
+@router.get("/documents/{document_id}/versions", response_model=list[VersionOut])
+def list_versions(document_id: str, session: DbSession, principal: PrincipalDep) -> list[VersionOut]:
+    repo = DocumentRepository(session, principal)
+    return [VersionOut.model_validate(v) for v in repo.versions(repo.get(document_id).id)]
+
+
+@router.get("/documents/{document_id}/history", response_model=list[ProcessingEventOut])
+def history(document_id: str, session: DbSession, principal: PrincipalDep) -> list[ProcessingEventOut]:
+    repo = DocumentRepository(session, principal)
+    version = repo.current_version(repo.get(document_id))
+    return [ProcessingEventOut.model_validate(e) for e in repo.history(version.id)]
+
+
+@router.get("/documents/{document_id}/pages", response_model=list[PageOut])
+def pages(document_id: str, session: DbSession, principal: PrincipalDep) -> list[PageOut]:
+    repo = DocumentRepository(session, principal)
+    version = repo.current_version(repo.get(document_id))
+    return [PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text)) for p in repo.pages(version.id)]
+
+
+@router.get("/documents/{document_id}/pages/{number}", response_model=PageOut)
+def page(document_id: str, number: int, session: DbSession, principal: PrincipalDep) -> PageOut:
+    repo = DocumentRepository(session, principal)
+    p = repo.page(repo.current_version(repo.get(document_id)).id, number)
+    return PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
+
+
+@router.get("/documents/{document_id}/original", response_class=FileResponse)
+def download_original(
+    document_id: str, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep
+) -> FileResponse:
+    repo = DocumentRepository(session, principal)
+    doc = repo.get(document_id)
+    version = repo.current_version(doc)
+    target = runtime.scratch / f"download-{uuid.uuid4().hex}"
+    runtime.store.download_to(version.blob_key, target, sha256=version.sha256)
+    return FileResponse(
+        target,
+        media_type=version.media_type,
+        headers={"Content-Disposition": content_disposition(doc.filename), "X-Content-Type-Options": "nosniff"},
+        background=BackgroundTask(target.unlink, missing_ok=True),
+    )
+
+
+def content_disposition(filename: str) -> str:
+    safe = sanitize_filename(filename)
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(safe, safe='')}"
+
+
+@router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(document_id: str, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep) -> None:
+    delete_document(session, principal, runtime.store, document_id)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from legalai.kit.db import Base, BigIntPK, Timestamps, UUIDPk, utcnow
+
+
+class ProcessingStatus(str, enum.Enum):
+    queued = "queued"
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class Document(UUIDPk, Timestamps, Base):
+    """A logical document in a matter. Its content lives in versions; the current one is served."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_matter_path_name", "matter_id", "path", "filename"),
+        Index("ix_documents_matter_created", "matter_id", "created_at"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), nullable=False)
+    # E-mail attachments point to the e-mail they came with.
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Folder inside an uploaded archive ("" for top level), '/'-separated.
+    path: Mapped[str] = mapped_column(String(1024), nullable=False, default="")
+    current_version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Denormalized from the current version for listing and filtering.
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ProcessingStatus.queued.value)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class DocumentVersion(UUIDPk, Timestamps, Base):
+    """One uploaded content of a document, identified by its SHA-256."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (
+        UniqueConstraint("document_id", "number", name="uq_document_versions_doc_number"),
+        Index("ix_document_versions_matter_sha", "matter_id", "sha256"),
+        Index("ix_document_versions_status", "status"),
+    )
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    matter_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Format decided by content: pdf, docx, text, html, email, image.
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    media_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    blob_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ProcessingStatus.queued.value)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    page_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Per-stage wall times in milliseconds, e.g. {"extract": 120.5, "chunk": 3.1, "index": 8.0}.
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # Metadata found in the file (title, author, e-mail headers, ...).
+    extracted_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("version_id", "number", name="uq_pages_version_number"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), nullable=False
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)  # 1-based
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    ocr: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class Chunk(Base):
+    """A retrieval unit: ``text == page.text[start:end]`` of one page."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (
+        UniqueConstraint("version_id", "ordinal", name="uq_chunks_version_ordinal"),
+        Index("ix_chunks_matter", "organization_id", "matter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), nullable=False
+    )
+    document_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    matter_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    ordinal: Mapped[int] = mapped_column(Integer, nullable=False)
+    page_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    start: Mapped[int] = mapped_column(Integer, nullable=False)
+    end: Mapped[int] = mapped_column(Integer, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ProcessingEvent(Base):
+    """Processing history of a version: every stage start, finish, retry and failure."""
+
+    __tablename__ = "processing_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    stage: Mapped[str] = mapped_column(String(32), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    duration_ms: Mapped[float | None] = mapped_column(nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -1,0 +1,211 @@
+"""Every query on documents, versions, pages and chunks, scoped to the acting principal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from legalai.accounts.principal import Principal
+from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
+from legalai.kit.errors import NotFound
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    status: str | None = None
+    kind: str | None = None
+    path_prefix: str | None = None
+    filename: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class DocumentRepository:
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    # ---- scoping ------------------------------------------------------------------------------
+
+    def _documents(self) -> Select[tuple[Document]]:
+        stmt = select(Document).where(Document.organization_id == self.principal.organization_id)
+        if self.principal.matter_ids is not None:
+            stmt = stmt.where(Document.matter_id.in_(self.principal.matter_ids))
+        return stmt
+
+    def _versions(self) -> Select[tuple[DocumentVersion]]:
+        stmt = select(DocumentVersion).where(
+            DocumentVersion.organization_id == self.principal.organization_id
+        )
+        if self.principal.matter_ids is not None:
+            stmt = stmt.where(DocumentVersion.matter_id.in_(self.principal.matter_ids))
+        return stmt
+
+    # ---- documents ----------------------------------------------------------------------------
+
+    def get(self, document_id: str) -> Document:
+        doc = self.session.scalar(self._documents().where(Document.id == document_id))
+        if doc is None:
+            raise NotFound(f"No document with id {document_id!r}")
+        return doc
+
+    def list(
+        self, matter_id: str, flt: DocumentFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> tuple[Sequence[Document], int]:
+        stmt = self._filtered(matter_id, flt or DocumentFilter())
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = self.session.scalars(
+            stmt.order_by(Document.path, Document.filename, Document.id).offset(offset).limit(limit)
+        ).all()
+        return rows, total
+
+    def _filtered(self, matter_id: str, flt: DocumentFilter) -> Select[tuple[Document]]:
+        stmt = self._documents().where(Document.matter_id == matter_id)
+        if flt.status:
+            stmt = stmt.where(Document.status == flt.status)
+        if flt.kind:
+            stmt = stmt.where(Document.kind == flt.kind)
+        if flt.path_prefix:
+            stmt = stmt.where(Document.path.startswith(flt.path_prefix.strip("/"), autoescape=True))
+        if flt.filename:
+            stmt = stmt.where(Document.filename == flt.filename)
+        if flt.created_from:
+            stmt = stmt.where(Document.created_at >= flt.created_from)
+        if flt.created_to:
+            stmt = stmt.where(Document.created_at <= flt.created_to)
+        return stmt
+
+    def find_by_name(self, matter_id: str, path: str, filename: str) -> Document | None:
+        return self.session.scalar(
+            self._documents().where(
+                Document.matter_id == matter_id,
+                Document.path == path,
+                Document.filename == filename,
+                Document.parent_id.is_(None),
+            )
+        )
+
+    def find_by_content(self, matter_id: str, sha256: str) -> Document | None:
+        """The document whose current version has exactly this content, if any."""
+        stmt = (
+            self._documents()
+            .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
+            .where(Document.matter_id == matter_id, DocumentVersion.sha256 == sha256)
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
+
+    def children(self, document_id: str) -> Sequence[Document]:
+        return self.session.scalars(
+            self._documents().where(Document.parent_id == document_id).order_by(Document.filename)
+        ).all()
+
+    def add(self, doc: Document) -> Document:
+        doc.organization_id = self.principal.organization_id
+        self.session.add(doc)
+        self.session.flush()
+        return doc
+
+    def delete(self, doc: Document) -> list[tuple[str, str]]:
+        """Delete a document, its attachments and every version; return (blob_key, sha256) pairs no
+        longer referenced by any version anywhere, for the caller to remove after commit."""
+        ids = [doc.id, *self._descendant_ids(doc.id)]
+        versions = self.session.execute(
+            select(DocumentVersion.blob_key, DocumentVersion.sha256).where(
+                DocumentVersion.document_id.in_(ids)
+            )
+        ).all()
+        self.session.execute(delete(Document).where(Document.id.in_(ids)))
+        self.session.flush()
+        orphaned: list[tuple[str, str]] = []
+        for key, sha in set(versions):
+            still_used = self.session.scalar(
+                select(func.count()).select_from(DocumentVersion).where(DocumentVersion.blob_key == key)
+            )
+            if not still_used:
+                orphaned.append((key, sha))
+        return orphaned
+
+    def _descendant_ids(self, document_id: str) -> list[str]:
+        found: list[str] = []
+        frontier = [document_id]
+        while frontier:
+            rows = self.session.scalars(
+                select(Document.id).where(
+                    Document.parent_id.in_(frontier),
+                    Document.organization_id == self.principal.organization_id,
+                )
+            ).all()
+            found.extend(rows)
+            frontier = list(rows)
+        return found
+
+    # ---- versions, pages, history -------------------------------------------------------------
+
+    def version(self, version_id: str) -> DocumentVersion:
+        version = self.session.scalar(self._versions().where(DocumentVersion.id == version_id))
+        if version is None:
+            raise NotFound(f"No document version with id {version_id!r}")
+        return version
+
+    def versions(self, document_id: str) -> Sequence[DocumentVersion]:
+        return self.session.scalars(
+            self._versions()
+            .where(DocumentVersion.document_id == document_id)
+            .order_by(DocumentVersion.number.desc())
+        ).all()
+
+    def next_version_number(self, document_id: str) -> int:
+        current = self.session.scalar(
+            select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document_id)
+        )
+        return (current or 0) + 1
+
+    def current_version(self, doc: Document) -> DocumentVersion:
+        if doc.current_version_id is None:
+            raise NotFound(f"Document {doc.id!r} has no content yet")
+        return self.version(doc.current_version_id)
+
+    def pages(self, version_id: str) -> Sequence[Page]:
+        self.version(version_id)  # scope check
+        return self.session.scalars(
+            select(Page).where(Page.version_id == version_id).order_by(Page.number)
+        ).all()
+
+    def page(self, version_id: str, number: int) -> Page:
+        self.version(version_id)
+        page = self.session.scalar(
+            select(Page).where(Page.version_id == version_id, Page.number == number)
+        )
+        if page is None:
+            raise NotFound(f"No page {number} in this document")
+        return page
+
+    def chunks(self, version_id: str) -> Sequence[Chunk]:
+        self.version(version_id)
+        return self.session.scalars(
+            select(Chunk).where(Chunk.version_id == version_id).order_by(Chunk.ordinal)
+        ).all()
+
+    def history(self, version_id: str) -> Sequence[ProcessingEvent]:
+        self.version(version_id)
+        return self.session.scalars(
+            select(ProcessingEvent)
+            .where(ProcessingEvent.version_id == version_id)
+            .order_by(ProcessingEvent.id)
+        ).all()
+
+    def counts_by_status(self, matter_id: str) -> dict[str, int]:
+        rows = self.session.execute(
+            select(Document.status, func.count())
+            .where(
+                Document.organization_id == self.principal.organization_id,
+                Document.matter_id == matter_id,
+            )
+            .group_by(Document.status)
+        ).all()
+        return {status: count for status, count in rows}

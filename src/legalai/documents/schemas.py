@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    number: int
+    sha256: str
+    size_bytes: int
+    kind: str
+    media_type: str
+    status: str
+    failure_reason: str | None
+    page_count: int | None
+    timings: dict[str, float]
+    attempts: int
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class DocumentOut(BaseModel):
+    id: str
+    matter_id: str
+    parent_id: str | None
+    filename: str
+    path: str
+    kind: str
+    status: str
+    failure_reason: str | None = None
+    page_count: int | None = None
+    version: int | None = None
+    size_bytes: int | None = None
+    timings: dict[str, float] = {}
+    metadata: dict[str, Any] = {}
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class PageOut(BaseModel):
+    number: int
+    text: str
+    ocr: bool
+    char_count: int
+
+
+class ProcessingEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: str
+    outcome: str
+    message: str
+    duration_ms: float | None
+    created_at: datetime
+
+
+class UploadError(BaseModel):
+    status: int
+    title: str
+    detail: str
+
+
+class UploadItem(BaseModel):
+    filename: str
+    path: str
+    document_id: str | None = None
+    version_id: str | None = None
+    version: int | None = None
+    status: str | None = None
+    kind: str | None = None
+    deduplicated: bool = False
+    error: UploadError | None = None
+
+
+class UploadResult(BaseModel):
+    accepted: list[UploadItem]
+    rejected: list[UploadItem]

@@ -1,0 +1,40 @@
+"""Run Alembic migrations programmatically (CLI, app start-up in local mode, tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _config() -> Config:
+    ini = ROOT / "alembic.ini"
+    if ini.exists():
+        cfg = Config(str(ini))
+    else:  # installed as a wheel: migrations ship inside the package
+        cfg = Config()
+    cfg.set_main_option("script_location", str(_script_location()))
+    return cfg
+
+
+def _script_location() -> Path:
+    packaged = Path(__file__).resolve().parents[1] / "migrations"
+    return packaged if packaged.exists() else ROOT / "migrations"
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = _config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    cfg = _config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MatterCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Acme v. Widgets"])
+    description: str = Field(default="", max_length=10_000)
+
+    @field_validator("name")
+    @classmethod
+    def _clean_name(cls, value: str) -> str:
+        cleaned = " ".join(value.split())
+        if not cleaned or any(ord(c) < 32 for c in cleaned):
+            raise ValueError("name must contain visible characters and no control characters")
+        return cleaned
+
+
+class MatterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    document_count: int = 0

@@ -1,0 +1,79 @@
+"""Everything a process needs, built once from Settings and passed down (API, worker, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from legalai.documents.extraction.registry import ExtractionOptions
+from legalai.documents.extraction.sandbox import Sandbox
+from legalai.documents.intake import ArchiveLimits
+from legalai.documents.models import DocumentVersion
+from legalai.kit.db import make_engine, make_sessionmaker
+from legalai.observability import metrics
+from legalai.settings import Settings
+from legalai.storage import BlobStore, build_blob_store
+from legalai.worker import JobQueue
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    sandbox: Sandbox
+    scratch: Path
+    queue: JobQueue = field(init=False)
+
+    @property
+    def archive_limits(self) -> ArchiveLimits:
+        s = self.settings
+        return ArchiveLimits(
+            max_entries=s.max_archive_entries,
+            max_total_bytes=s.max_archive_total_bytes,
+            max_ratio=s.max_archive_ratio,
+            max_file_bytes=s.max_upload_bytes,
+        )
+
+    def count_versions_by_state(self) -> dict[str, int]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(DocumentVersion.status, func.count()).group_by(DocumentVersion.status)
+            ).all()
+        return {status: count for status, count in rows}
+
+    def close(self) -> None:
+        self.queue.stop()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    scratch = (settings.data_dir / "tmp").resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    sandbox = Sandbox(
+        timeout_seconds=settings.extraction_timeout_seconds,
+        cpu_seconds=settings.extraction_cpu_seconds,
+        memory_mb=settings.extraction_memory_mb,
+        options=ExtractionOptions(
+            ocr_languages=settings.ocr_languages,
+            ocr_dpi=settings.ocr_dpi,
+            ocr_min_chars=settings.ocr_min_chars_per_page,
+        ),
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        store=build_blob_store(settings),
+        sandbox=sandbox,
+        scratch=scratch,
+    )
+    runtime.queue = JobQueue(settings, runtime)
+    metrics.install_job_state_collector(runtime.count_versions_by_state)
+    return runtime

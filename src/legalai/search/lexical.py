@@ -1,0 +1,190 @@
+"""Full-text search over a matter: PostgreSQL tsvector + GIN, or SQLite FTS5, behind one function.
+
+Only current versions of documents in the principal's matter are searched. Each hit carries the
+document, page and page-relative offsets of the chunk, and highlight offsets inside it, so the UI
+and later answers can cite the exact span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from legalai.accounts.principal import Principal
+from legalai.documents.models import Chunk, Document
+from legalai.matters.repository import MatterRepository
+from legalai.search.query import Query, Term, parse, stem, to_fts5, to_tsquery
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+SNIPPET_CHARS = 240
+_fts = table("chunks_fts", column("rowid"), column("rank"))
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    document_id: str | None = None
+    filename: str | None = None
+    kind: str | None = None
+    path_prefix: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass
+class Highlight:
+    start: int  # page-relative
+    end: int
+
+
+@dataclass
+class SearchHit:
+    document_id: str
+    filename: str
+    path: str
+    page: int
+    start: int  # chunk span, page-relative
+    end: int
+    text: str  # the chunk text
+    score: float
+    snippet: str
+    snippet_start: int  # page-relative offset of the snippet's first character
+    highlights: list[Highlight] = field(default_factory=list)
+
+
+def search(
+    session: Session,
+    principal: Principal,
+    matter_id: str,
+    query_text: str,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[SearchHit]:
+    MatterRepository(session, principal).get(matter_id)  # 404 unless visible
+    query = parse(query_text)
+    flt = filters or SearchFilters()
+    dialect = session.get_bind().dialect.name
+    stmt = _postgres(query) if dialect == "postgresql" else _sqlite(query)
+    stmt = _scope(stmt, principal, matter_id, flt).limit(limit).offset(offset)
+    rows = session.execute(stmt).all()
+    return [_hit(row, query) for row in rows]
+
+
+def _postgres(query: Query) -> Select[tuple[Chunk, Document, float]]:
+    tsq = func.to_tsquery(literal_column("'english'::regconfig"), to_tsquery(query))
+    tsv = literal_column("chunks.tsv")
+    score = func.ts_rank_cd(tsv, tsq, 32).label("score")
+    return select(Chunk, Document, score).where(tsv.op("@@")(tsq)).order_by(score.desc(), Chunk.id)
+
+
+def _sqlite(query: Query) -> Select[tuple[Chunk, Document, float]]:
+    # bm25() is lower-is-better; FTS5's "rank" column is bm25 by default.
+    score = (-_fts.c.rank).label("score")
+    return (
+        select(Chunk, Document, score)
+        .join(_fts, _fts.c.rowid == Chunk.id)
+        .where(text("chunks_fts MATCH :fts").bindparams(fts=to_fts5(query)))
+        .order_by(_fts.c.rank, Chunk.id)
+    )
+
+
+def _scope(
+    stmt: Select[tuple[Chunk, Document, float]], principal: Principal, matter_id: str, flt: SearchFilters
+) -> Select[tuple[Chunk, Document, float]]:
+    stmt = stmt.join(Document, Document.id == Chunk.document_id).where(
+        Chunk.organization_id == principal.organization_id,
+        Chunk.matter_id == matter_id,
+        Document.organization_id == principal.organization_id,
+        Document.current_version_id == Chunk.version_id,
+    )
+    if flt.document_id:
+        stmt = stmt.where(Document.id == flt.document_id)
+    if flt.filename:
+        stmt = stmt.where(Document.filename == flt.filename)
+    if flt.kind:
+        stmt = stmt.where(Document.kind == flt.kind)
+    if flt.path_prefix:
+        stmt = stmt.where(Document.path.startswith(flt.path_prefix.strip("/"), autoescape=True))
+    if flt.created_from:
+        stmt = stmt.where(Document.created_at >= flt.created_from)
+    if flt.created_to:
+        stmt = stmt.where(Document.created_at <= flt.created_to)
+    return stmt
+
+
+def _hit(row: tuple[Chunk, Document, float], query: Query) -> SearchHit:
+    chunk, doc, score = row
+    spans = highlight_spans(chunk.text, query)
+    snippet_lo, snippet_hi = _snippet_window(chunk.text, spans)
+    return SearchHit(
+        document_id=doc.id,
+        filename=doc.filename,
+        path=doc.path,
+        page=chunk.page_number,
+        start=chunk.start,
+        end=chunk.end,
+        text=chunk.text,
+        score=float(score or 0.0),
+        snippet=chunk.text[snippet_lo:snippet_hi],
+        snippet_start=chunk.start + snippet_lo,
+        highlights=[
+            Highlight(chunk.start + s, chunk.start + e) for s, e in spans if snippet_lo <= s and e <= snippet_hi
+        ],
+    )
+
+
+def highlight_spans(text_: str, query: Query) -> list[tuple[int, int]]:
+    """Character spans in ``text_`` matching the query's positive terms (stem-equal, or prefix)."""
+    tokens = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text_)]
+    stems = [stem(t[2]) for t in tokens]
+    spans: list[tuple[int, int]] = []
+    for term in query.positive_terms:
+        spans.extend(_match_term(term, tokens, stems))
+    return _merge(spans)
+
+
+def _match_term(term: Term, tokens: list[tuple[int, int, str]], stems: list[str]) -> list[tuple[int, int]]:
+    wanted = [stem(w) for w in term.words]
+    found = []
+    n = len(wanted)
+    for i in range(len(tokens) - n + 1):
+        if term.prefix:
+            ok = tokens[i][2].startswith(term.words[0]) or stems[i].startswith(wanted[0])
+        else:
+            ok = all(stems[i + k] == wanted[k] for k in range(n))
+        if ok:
+            found.append((tokens[i][0], tokens[i + n - 1][1]))
+    return found
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _snippet_window(text_: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """The SNIPPET_CHARS window holding the most highlights, widened to word boundaries."""
+    if len(text_) <= SNIPPET_CHARS:
+        return 0, len(text_)
+    best_lo, best_count = 0, -1
+    for s, _e in spans or [(0, 0)]:
+        lo = max(0, min(s - SNIPPET_CHARS // 4, len(text_) - SNIPPET_CHARS))
+        count = sum(1 for a, b in spans if a >= lo and b <= lo + SNIPPET_CHARS)
+        if count > best_count:
+            best_lo, best_count = lo, count
+    lo, hi = best_lo, min(len(text_), best_lo + SNIPPET_CHARS)
+    while lo > 0 and not text_[lo - 1].isspace():
+        lo -= 1
+    while hi < len(text_) and not text_[hi].isspace():
+        hi += 1
+    return lo, hi

@@ -1,0 +1,175 @@
+"""One typed settings object, read once from the environment (prefix ``LEGALAI_``) and passed down.
+
+Library code never reads ``os.environ``; it receives a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_SECRET = "change-me-insecure-default"  # noqa: S105 - the marker production refuses
+
+
+class Environment(str, enum.Enum):
+    local = "local"
+    test = "test"
+    staging = "staging"
+    production = "production"
+
+
+class ConfigurationError(Exception):
+    """Raised when settings are unfit for the environment; lists every problem at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEGALAI_", env_file=None, extra="ignore")
+
+    environment: Environment = Environment.local
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    # Use pool settings suitable for many API replicas on PostgreSQL.
+    database_pool_size: int = 10
+
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Number of API processes. More than one requires Redis (shared queue, shared state).
+    api_processes: int = 1
+
+    # Storage
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_path: Path | None = None
+    allow_local_storage_in_production: bool = False
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_server_side_encryption: Literal["AES256", "aws:kms", "none"] = "AES256"
+    s3_kms_key_id: str | None = None
+
+    # Queue
+    redis_url: str | None = None
+    # "inprocess": the API process runs the worker threads (only without Redis, or by choice).
+    # "external": separate `legalai worker` processes consume the Redis queue.
+    worker_mode: Literal["inprocess", "external"] | None = None
+    worker_threads: int = 2
+    job_max_retries: int = 5
+    job_min_backoff_ms: int = 1_000
+    job_max_backoff_ms: int = 300_000
+    # How long a claimed document stays owned by one worker before another may take it over.
+    job_lease_seconds: int = 300
+    redis_heartbeat_timeout_ms: int = 60_000
+    # Out of 1,000,000 broker commands, how many also requeue messages of dead workers.
+    redis_maintenance_chance: int = 1000
+    redis_namespace: str = "legalai"
+    # How often each worker re-enqueues versions the database says are unfinished (lost messages).
+    sweep_interval_seconds: float = 60.0
+
+    # Uploads and archives
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_request_bytes: int = 2 * 1024 * 1024 * 1024
+    max_files_per_upload: int = 1000
+    max_archive_entries: int = 10_000
+    max_archive_total_bytes: int = 2 * 1024 * 1024 * 1024
+    max_archive_ratio: int = 200
+
+    # Extraction sandbox
+    extraction_timeout_seconds: float = 300.0
+    extraction_cpu_seconds: int = 240
+    extraction_memory_mb: int = 2048
+    ocr_languages: str = "eng"
+    ocr_dpi: int = 300
+    # A PDF page with less text than this (characters) is treated as a scan and OCR'd.
+    ocr_min_chars_per_page: int = 16
+
+    # Chunking (characters; ~1,200 chars is ~300 tokens: good for search and for LLM context)
+    chunk_chars: int = 1200
+    chunk_overlap_chars: int = 150
+
+    # Observability
+    log_level: str = "INFO"
+    log_json: bool = True
+    sentry_dsn: SecretStr | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    # ---- derived values -------------------------------------------------------------------------
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'legalai.db').resolve()}"
+
+    @cached_property
+    def resolved_storage_path(self) -> Path:
+        return (self.storage_path or self.data_dir / "blobs").resolve()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def effective_worker_mode(self) -> Literal["inprocess", "external"]:
+        if self.worker_mode is not None:
+            return self.worker_mode
+        return "external" if self.redis_url else "inprocess"
+
+    def problems(self) -> list[str]:
+        """Everything that makes these settings unfit for their environment."""
+        found: list[str] = []
+        multi_process = self.api_processes > 1 or self.effective_worker_mode == "external"
+        if multi_process and not self.redis_url:
+            found.append(
+                "LEGALAI_REDIS_URL is required when running more than one process "
+                "(api_processes > 1 or worker_mode=external)"
+            )
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            found.append("LEGALAI_S3_BUCKET is required when LEGALAI_STORAGE_BACKEND=s3")
+        if self.chunk_overlap_chars >= self.chunk_chars:
+            found.append("LEGALAI_CHUNK_OVERLAP_CHARS must be smaller than LEGALAI_CHUNK_CHARS")
+        if self.environment is not Environment.production:
+            return found
+        if not self.resolved_database_url.startswith(("postgresql", "postgres")):
+            found.append("LEGALAI_DATABASE_URL must point to PostgreSQL in production")
+        secret = self.secret_key.get_secret_value()
+        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+            found.append("LEGALAI_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.storage_backend == "s3" and self.s3_access_key_id and not self.s3_secret_access_key:
+            found.append("LEGALAI_S3_SECRET_ACCESS_KEY is missing while LEGALAI_S3_ACCESS_KEY_ID is set")
+        if "*" in self.cors_origins:
+            found.append("LEGALAI_CORS_ORIGINS must list explicit origins, not '*', in production")
+        if self.storage_backend == "local" and not self.allow_local_storage_in_production:
+            found.append(
+                "local file storage in production needs LEGALAI_ALLOW_LOCAL_STORAGE_IN_PRODUCTION=true "
+                "(or use LEGALAI_STORAGE_BACKEND=s3)"
+            )
+        return found
+
+    def validate_for_startup(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ConfigurationError(problems)
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

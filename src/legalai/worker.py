@@ -1,0 +1,134 @@
+"""The job queue (Dramatiq): a Redis broker when LEGALAI_REDIS_URL is set, an in-process broker and
+worker threads otherwise.
+
+Messages carry only ids (version, organization, matter) and the request id. The database status is
+the truth: on start-up and then periodically, versions left ``queued`` or ``processing`` with an
+expired lease (a crash, a lost message) are enqueued again; the job's claim makes that harmless.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
+
+from legalai.documents.models import DocumentVersion
+from legalai.documents.tasks import DocumentProcessor, PermanentJobError, TransientJobError, stale_versions
+from legalai.kit.db import transaction
+from legalai.observability.logging import bound_contextvars, get_logger
+from legalai.settings import Settings
+
+log = get_logger(__name__)
+
+QUEUE = "documents"
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    broker: dramatiq.Broker
+    if settings.redis_url:
+        broker = RedisBroker(
+            url=settings.redis_url,
+            namespace=settings.redis_namespace,
+            heartbeat_timeout=settings.redis_heartbeat_timeout_ms,
+            maintenance_chance=settings.redis_maintenance_chance,
+        )
+    else:
+        broker = StubBroker()
+    broker.add_middleware(CurrentMessage())
+    return broker
+
+
+class JobQueue:
+    def __init__(self, settings: Settings, runtime: Any) -> None:
+        self.settings = settings
+        self.broker = make_broker(settings)
+        self.processor = DocumentProcessor(runtime, self.enqueue)
+        self._worker: dramatiq.Worker | None = None
+        self._sweeper: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.process_document = dramatiq.actor(
+            self._run,
+            broker=self.broker,
+            actor_name="documents.process",
+            queue_name=QUEUE,
+            max_retries=settings.job_max_retries,
+            min_backoff=settings.job_min_backoff_ms,
+            max_backoff=settings.job_max_backoff_ms,
+            throws=(PermanentJobError,),
+            time_limit=int((settings.extraction_timeout_seconds + 600) * 1000),
+        )
+
+    # ---- producing ------------------------------------------------------------------------------
+
+    def enqueue(self, version: DocumentVersion) -> None:
+        self.send(version.id, version.organization_id, version.matter_id, version.request_id)
+
+    def send(self, version_id: str, organization_id: str, matter_id: str, request_id: str | None = None) -> None:
+        self.process_document.send(version_id, organization_id, matter_id, request_id)
+
+    # ---- consuming ------------------------------------------------------------------------------
+
+    def _run(self, version_id: str, organization_id: str, matter_id: str, request_id: str | None) -> None:
+        with bound_contextvars(request_id=request_id, job="documents.process"):
+            try:
+                self.processor.process(version_id, organization_id, matter_id)
+            except PermanentJobError:
+                raise
+            except Exception as exc:
+                message = CurrentMessage.get_current_message()
+                retries = message.options.get("retries", 0) if message else 0
+                if retries >= self.settings.job_max_retries and not isinstance(exc, TransientJobError):
+                    self.processor.fail_after_retries(
+                        version_id, f"Processing failed after {retries + 1} attempts: {exc}"
+                    )
+                    raise PermanentJobError(str(exc)) from exc
+                log.warning("job.retry", error=str(exc), retries=retries)
+                raise
+
+    def start_worker(self, threads: int | None = None) -> None:
+        self._worker = dramatiq.Worker(
+            self.broker, queues={QUEUE}, worker_threads=threads or self.settings.worker_threads,
+            worker_timeout=100,
+        )
+        self._worker.start()
+
+    def recover(self, *, include_live_leases: bool = False) -> int:
+        """Enqueue every version the database says is unfinished. Returns how many."""
+        with transaction(self.processor.rt.sessions) as session:
+            pending = stale_versions(session, include_live_leases=include_live_leases)
+        for version_id, org, matter in pending:
+            self.send(version_id, org, matter, None)
+        if pending:
+            log.info("queue.recovered", count=len(pending))
+        return len(pending)
+
+    def start_sweeper(self) -> None:
+        interval_seconds = self.settings.sweep_interval_seconds
+
+        def loop() -> None:
+            while not self._stop.wait(interval_seconds):
+                try:
+                    self.recover()
+                except Exception as exc:  # noqa: BLE001 - keep sweeping; the next round may succeed
+                    log.warning("queue.sweep_failed", error=str(exc))
+
+        self._sweeper = threading.Thread(target=loop, name="legalai-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait until the in-process queue is drained (tests, CLI ingest)."""
+        if isinstance(self.broker, StubBroker):
+            self.broker.join(QUEUE, timeout=int(timeout * 1000))
+            if self._worker is not None:
+                self._worker.join()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.stop(timeout=10_000)
+            self._worker = None
+        self.broker.close()

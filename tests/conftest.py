@@ -1,0 +1,146 @@
+"""Shared fixtures. Every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from LEGALAI_TEST_POSTGRES_URL (an admin URL; each xdist worker creates its own
+database). When that variable is set the server must be reachable: the run fails, it does not skip.
+Without it (a laptop with no PostgreSQL) the PostgreSQL variants are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from legalai.kit.db import Base, make_engine
+from legalai.kit.migrate import upgrade
+from legalai.settings import Settings
+from tests.fixtures.s3server import s3_server  # noqa: F401 - re-exported fixture
+
+PG_ADMIN_URL = os.environ.get("LEGALAI_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("LEGALAI_TEST_REDIS_URL", "")
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating every time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not PG_ADMIN_URL:
+        pytest.skip("LEGALAI_TEST_POSTGRES_URL is not set; PostgreSQL variants skipped")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"legalai_test_{_worker_id()}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at LEGALAI_TEST_POSTGRES_URL is unreachable: {exc}", pytrace=False)
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "legalai.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    return url
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "log_json": True,
+        "log_level": "WARNING",
+        "worker_threads": 2,
+        "extraction_timeout_seconds": 120,
+        "job_min_backoff_ms": 50,
+        "job_max_backoff_ms": 500,
+        "database_pool_size": 4,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    from legalai.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def matter_id(client: TestClient) -> str:
+    response = client.post("/api/v1/matters", json={"name": "Test matter"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _wait_ready(client: TestClient, document_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    docs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        docs = [client.get(f"/api/v1/documents/{d}").json() for d in document_ids]
+        if all(d["status"] in ("ready", "failed") for d in docs):
+            return docs
+        time.sleep(0.1)
+    raise AssertionError(f"documents not finished after {timeout}s: {[d.get('status') for d in docs]}")
+
+
+@pytest.fixture
+def wait_ready() -> Callable[..., list[dict[str, Any]]]:
+    return _wait_ready
+
+
+def upload(client: TestClient, matter: str, *files: tuple[str, bytes], expect: int = 202) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/matters/{matter}/documents",
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+    )
+    assert response.status_code == expect, response.text
+    body: dict[str, Any] = response.json()
+    return body
