@@ -24,13 +24,16 @@ from legalai.observability import metrics
 from legalai.observability.logging import bind_contextvars, clear_contextvars, configure_logging, get_logger
 from legalai.runtime import Runtime, build_runtime
 from legalai.settings import Settings
+from legalai.storage.protocol import BlobCorrupted, StorageError
 
 log = get_logger(__name__)
 PROBLEM = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def problem(status: int, title: str, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, request: Request | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
@@ -89,7 +92,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in exc.errors()
         ]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "Invalid request"
@@ -99,6 +106,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed"}
         return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request)
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        if isinstance(exc, BlobCorrupted):
+            log.error("storage.integrity_failure", error=str(exc))
+            return problem(
+                500,
+                "Integrity check failed",
+                "The stored original does not match its checksum and was not served.",
+                request,
+            )
+        log.error("storage.unavailable", error=str(exc))
+        return problem(
+            503, "Storage unavailable", "Document storage cannot be reached; try again shortly.", request
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -124,8 +146,13 @@ def _install_request_middleware(app: FastAPI) -> None:
             elapsed = time.perf_counter() - started
             metrics.REQUEST_LATENCY.labels(request.method, template, str(status)).observe(elapsed)
             if template not in ("/health", "/metrics"):
-                log.info("http.request", method=request.method, route=template, status=status,
-                         ms=round(elapsed * 1000, 1))
+                log.info(
+                    "http.request",
+                    method=request.method,
+                    route=template,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
         response.headers["X-Request-ID"] = rid
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -165,7 +192,9 @@ def _health_router() -> APIRouter:
             "broker": _check(lambda: _ping_broker(runtime)),
         }
         ok = all(c["status"] == "ok" for c in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+        )
 
     @router.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:

@@ -51,7 +51,9 @@ def check_config() -> None:
     console.print(f"environment: {settings.environment.value}")
     console.print(f"database:    {_redact_url(settings.resolved_database_url)}")
     console.print(f"storage:     {settings.storage_backend}")
-    console.print(f"queue:       {'redis' if settings.redis_url else 'in-process'} ({settings.effective_worker_mode})")
+    console.print(
+        f"queue:       {'redis' if settings.redis_url else 'in-process'} ({settings.effective_worker_mode})"
+    )
     if problems:
         console.print(f"[red]NOT OK[/red]: {len(problems)} problem(s)")
         for p in problems:
@@ -99,8 +101,14 @@ def serve(
         db_upgrade()
     application = create_app(settings)
     console.print(f"LegalAI on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
-                proxy_headers=True, timeout_graceful_shutdown=30)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
 
 
 @app.command()
@@ -113,7 +121,10 @@ def worker(
 
     settings = _validated()
     if not settings.redis_url:
-        err.print("[red]`legalai worker` needs LEGALAI_REDIS_URL;[/red] without it `legalai serve` runs jobs itself.")
+        err.print(
+            "[red]`legalai worker` needs LEGALAI_REDIS_URL;[/red] "
+            "without it `legalai serve` runs jobs itself."
+        )
         raise typer.Exit(2)
     configure_logging(settings.log_level, json=settings.log_json)
     from legalai.app import init_sentry
@@ -174,18 +185,36 @@ def ingest(
             for file, folder in files:
                 try:
                     with file.open("rb") as fh:
-                        path, sha, size = stage_stream(fh, runtime.scratch, runtime.settings.max_upload_bytes, name=file.name)
+                        path, sha, size = stage_stream(
+                            fh, runtime.scratch, runtime.settings.max_upload_bytes, name=file.name
+                        )
                     staged.append(StagedFile(sanitize_filename(file.name), folder, path, sha, size))
                 except DomainError as exc:
-                    rows.append({"file": str(file), "status": "rejected", "error": exc.detail})
-            ctx = IntakeContext(session, principal, runtime.store, runtime.queue.enqueue, runtime.archive_limits,
-                                runtime.scratch)
+                    rows.append(
+                        {
+                            "file": "/".join(x for x in (folder, file.name) if x),
+                            "status": "rejected",
+                            "error": exc.detail,
+                        }
+                    )
+            ctx = IntakeContext(
+                session,
+                principal,
+                runtime.store,
+                runtime.queue.enqueue,
+                runtime.archive_limits,
+                runtime.scratch,
+            )
             report = ingest_files(ctx, matter_row.id, staged)
         for o in report.outcomes:
             rows.append(
-                {"file": "/".join(x for x in (o.path, o.filename) if x), "document_id": o.document_id,
-                 "status": o.status or "rejected", "deduplicated": o.deduplicated,
-                 "error": o.error.detail if o.error else None}
+                {
+                    "file": "/".join(x for x in (o.path, o.filename) if x),
+                    "document_id": o.document_id,
+                    "status": o.status or "rejected",
+                    "deduplicated": o.deduplicated,
+                    "error": o.error.detail if o.error else None,
+                }
             )
         if wait:
             _wait_for(runtime, rows, timeout, show=not as_json)
@@ -223,14 +252,25 @@ def _wait_for(runtime: Any, rows: list[dict[str, Any]], timeout: float, *, show:
     pending = {r["document_id"] for r in rows if r.get("document_id")}
     by_id = {r["document_id"]: r for r in rows if r.get("document_id")}
     deadline = time.monotonic() + timeout
-    progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err, disable=not show)
+    progress = Progress(
+        TextColumn("processing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+    )
     with progress:
         task = progress.add_task("docs", total=len(pending))
         while pending and time.monotonic() < deadline:
             with runtime.sessions() as session:
                 found = session.execute(
-                    select(Document.id, Document.status, DocumentVersion.failure_reason, DocumentVersion.page_count)
+                    select(
+                        Document.id,
+                        Document.status,
+                        DocumentVersion.failure_reason,
+                        DocumentVersion.page_count,
+                    )
                     .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
                     .where(Document.id.in_(pending))
                 ).all()
@@ -252,7 +292,9 @@ def _print_ingest(rows: list[dict[str, Any]], as_json: bool) -> None:
     for r in rows:
         note = r.get("error") or ("duplicate of existing document" if r.get("deduplicated") else "")
         status = r["status"]
-        table.add_row(r["file"], f"[{colors.get(status, 'yellow')}]{status}[/]", str(r.get("pages") or ""), note)
+        table.add_row(
+            r["file"], f"[{colors.get(status, 'yellow')}]{status}[/]", str(r.get("pages") or ""), note
+        )
     console.print(table)
 
 
@@ -278,7 +320,9 @@ def search(
                 err.print(f"[red]No matter named {matter!r}[/red]")
                 raise typer.Exit(2)
             try:
-                hits = run_search(session, principal, found.id, query, SearchFilters(filename=document), limit=limit)
+                hits = run_search(
+                    session, principal, found.id, query, SearchFilters(filename=document), limit=limit
+                )
             except DomainError as exc:
                 err.print(f"[red]{exc.detail}[/red]")
                 raise typer.Exit(2) from exc
@@ -286,8 +330,16 @@ def search(
         runtime.close()
     if as_json:
         out = [
-            {"document_id": h.document_id, "file_name": h.filename, "path": h.path, "page": h.page,
-             "start": h.start, "end": h.end, "text": h.text, "score": round(h.score, 6)}
+            {
+                "document_id": h.document_id,
+                "file_name": h.filename,
+                "path": h.path,
+                "page": h.page,
+                "start": h.start,
+                "end": h.end,
+                "text": h.text,
+                "score": round(h.score, 6),
+            }
             for h in hits
         ]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
@@ -298,7 +350,9 @@ def search(
         for hl in reversed(h.highlights):
             a, b = hl.start - h.snippet_start, hl.end - h.snippet_start
             snippet = snippet[:a] + "[bold yellow]" + snippet[a:b] + "[/]" + snippet[b:]
-        table.add_row(f"{h.score:.3f}", h.filename, str(h.page), f"{h.start}-{h.end}", " ".join(snippet.split()))
+        table.add_row(
+            f"{h.score:.3f}", h.filename, str(h.page), f"{h.start}-{h.end}", " ".join(snippet.split())
+        )
     console.print(table)
 
 

@@ -5,4 +5,13 @@ from legalai.documents.models import Chunk, Document, DocumentVersion, Page, Pro
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
 
-__all__ = ["Base", "Chunk", "Document", "DocumentVersion", "Matter", "Organization", "Page", "ProcessingEvent"]
+__all__ = [
+    "Base",
+    "Chunk",
+    "Document",
+    "DocumentVersion",
+    "Matter",
+    "Organization",
+    "Page",
+    "ProcessingEvent",
+]

@@ -8,16 +8,15 @@ from __future__ import annotations
 import enum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_SECRET = "change-me-insecure-default"  # noqa: S105 - the marker production refuses
 
 
-class Environment(str, enum.Enum):
+class Environment(enum.StrEnum):
     local = "local"
     test = "test"
     staging = "staging"

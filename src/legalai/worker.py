@@ -30,7 +30,7 @@ QUEUE = "documents"
 def make_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=settings.redis_url,
             namespace=settings.redis_namespace,
             heartbeat_timeout=settings.redis_heartbeat_timeout_ms,
@@ -50,7 +50,7 @@ class JobQueue:
         self._worker: dramatiq.Worker | None = None
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
-        self.process_document = dramatiq.actor(
+        self.process_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
             self._run,
             broker=self.broker,
             actor_name="documents.process",
@@ -67,7 +67,9 @@ class JobQueue:
     def enqueue(self, version: DocumentVersion) -> None:
         self.send(version.id, version.organization_id, version.matter_id, version.request_id)
 
-    def send(self, version_id: str, organization_id: str, matter_id: str, request_id: str | None = None) -> None:
+    def send(
+        self, version_id: str, organization_id: str, matter_id: str, request_id: str | None = None
+    ) -> None:
         self.process_document.send(version_id, organization_id, matter_id, request_id)
 
     # ---- consuming ------------------------------------------------------------------------------
@@ -91,7 +93,9 @@ class JobQueue:
 
     def start_worker(self, threads: int | None = None) -> None:
         self._worker = dramatiq.Worker(
-            self.broker, queues={QUEUE}, worker_threads=threads or self.settings.worker_threads,
+            self.broker,
+            queues={QUEUE},
+            worker_threads=threads or self.settings.worker_threads,
             worker_timeout=100,
         )
         self._worker.start()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-
 from tests.conftest import upload
 from tests.fixtures.docs import CONTRACT, make_docx, make_email, make_pdf, make_zip
 
@@ -50,9 +49,15 @@ def test_docx_text_html_and_prefix_search(client: TestClient, matter_id: str, wa
     body = upload(
         client,
         matter_id,
-        ("nda.docx", make_docx(["MUTUAL NON-DISCLOSURE AGREEMENT", "Confidential Information means all data."])),
+        (
+            "nda.docx",
+            make_docx(["MUTUAL NON-DISCLOSURE AGREEMENT", "Confidential Information means all data."]),
+        ),
         ("notes.txt", b"Call with opposing counsel about the indemnification cap."),
-        ("memo.html", b"<html><body><h1>Memo</h1><p>Arbitration in London.</p><script>x()</script></body></html>"),
+        (
+            "memo.html",
+            b"<html><body><h1>Memo</h1><p>Arbitration in London.</p><script>x()</script></body></html>",
+        ),
     )
     ids = [i["document_id"] for i in body["accepted"]]
     assert [i["kind"] for i in body["accepted"]] == ["docx", "text", "html"]
@@ -60,7 +65,9 @@ def test_docx_text_html_and_prefix_search(client: TestClient, matter_id: str, wa
     assert [d["status"] for d in docs] == ["ready"] * 3
     hits = client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "indemnif*"}).json()["hits"]
     assert [h["filename"] for h in hits] == ["notes.txt"]
-    hits = client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "arbitration", "kind": "html"}).json()
+    hits = client.get(
+        f"/api/v1/matters/{matter_id}/search", params={"q": "arbitration", "kind": "html"}
+    ).json()
     assert [h["filename"] for h in hits["hits"]] == ["memo.html"]
     html_page = client.get(f"/api/v1/documents/{ids[2]}/pages/1").json()
     assert "x()" not in html_page["text"]
@@ -108,9 +115,12 @@ def test_zip_upload_keeps_folders_and_rejects_hostile_entries(
         f"/api/v1/matters/{matter_id}/search", params={"q": "termination", "path": "contracts"}
     ).json()["hits"]
     assert [h["path"] for h in hits] == ["contracts/2024"]
-    assert client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "termination", "path": "letters"}).json()[
-        "hits"
-    ] == []
+    assert (
+        client.get(
+            f"/api/v1/matters/{matter_id}/search", params={"q": "termination", "path": "letters"}
+        ).json()["hits"]
+        == []
+    )
 
 
 def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id: str) -> None:
@@ -118,10 +128,11 @@ def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("bomb.txt", b"0" * (40 * 1024 * 1024))
         link = zipfile.ZipInfo("link.txt")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     body = client.post(
-        f"/api/v1/matters/{matter_id}/documents", files=[("files", ("b.zip", out.getvalue(), "application/zip"))]
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("b.zip", out.getvalue(), "application/zip"))],
     )
     assert body.status_code == 413, body.text
     rejected = {r["filename"]: r["error"]["detail"] for r in body.json()["rejected"]}
@@ -129,9 +140,12 @@ def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id:
     assert "Symbolic link" in rejected["link.txt"]
 
 
-def test_email_attachments_become_child_documents(client: TestClient, matter_id: str, wait_ready: Wait) -> None:
+def test_email_attachments_become_child_documents(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
     eml = make_email(
-        "Draft settlement", "Please find the draft settlement attached.",
+        "Draft settlement",
+        "Please find the draft settlement attached.",
         {"settlement.pdf": make_pdf(["SETTLEMENT AGREEMENT. The parties settle all claims."])},
     )
     [item] = upload(client, matter_id, ("thread.eml", eml))["accepted"]
@@ -148,7 +162,9 @@ def test_email_attachments_become_child_documents(client: TestClient, matter_id:
     assert {h["filename"] for h in hits} == {"thread.eml", "settlement.pdf"}
 
 
-def test_bad_files_fail_alone_with_clear_reasons(client: TestClient, matter_id: str, wait_ready: Wait) -> None:
+def test_bad_files_fail_alone_with_clear_reasons(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
     broken_pdf = make_pdf(["A real page"])[:200]  # signature intact, body cut off
     res = client.post(
         f"/api/v1/matters/{matter_id}/documents",
@@ -173,18 +189,22 @@ def test_bad_files_fail_alone_with_clear_reasons(client: TestClient, matter_id: 
 
 def test_single_bad_upload_gets_its_status_code(client: TestClient, matter_id: str) -> None:
     res = client.post(
-        f"/api/v1/matters/{matter_id}/documents", files=[("files", ("x.exe", b"MZ" + bytes(100), "text/plain"))]
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("x.exe", b"MZ" + bytes(100), "text/plain"))],
     )
     assert res.status_code == 415
     assert res.headers["content-type"].startswith("application/problem+json")
     assert "PDF" in res.json()["detail"] and "DOCX" in res.json()["detail"]
-    res = client.post(f"/api/v1/matters/{matter_id}/documents", files=[("files", ("e.txt", b"", "text/plain"))])
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents", files=[("files", ("e.txt", b"", "text/plain"))]
+    )
     assert res.status_code == 422 and "empty" in res.json()["detail"]
 
 
 def test_oversized_upload_is_413(tmp_path, database_url: str) -> None:
-    from legalai.app import create_app
     from tests.conftest import make_settings
+
+    from legalai.app import create_app
 
     settings = make_settings(tmp_path, database_url, max_upload_bytes=1000)
     with TestClient(create_app(settings)) as client:
@@ -208,7 +228,9 @@ def test_encrypted_pdf_fails_with_a_reason(client: TestClient, matter_id: str, w
     assert doc["status"] == "failed" and "password" in doc["failure_reason"].lower()
 
 
-def test_download_original_and_content_disposition(client: TestClient, matter_id: str, wait_ready: Wait) -> None:
+def test_download_original_and_content_disposition(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
     data = b"Original bytes of a letter."
     [item] = upload(client, matter_id, ('le"tter\u00e9;\r\nX: y.txt', data))["accepted"]
     res = client.get(f"/api/v1/documents/{item['document_id']}/original")
@@ -219,7 +241,9 @@ def test_download_original_and_content_disposition(client: TestClient, matter_id
     assert "filename*=UTF-8''" in disposition
 
 
-def test_delete_removes_document_pages_and_search_hits(client: TestClient, matter_id: str, wait_ready: Wait) -> None:
+def test_delete_removes_document_pages_and_search_hits(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
     [item] = upload(client, matter_id, ("gone.txt", b"Ephemeral covenant text."))["accepted"]
     wait_ready(client, [item["document_id"]])
     assert client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "covenant"}).json()["hits"]
@@ -247,7 +271,9 @@ def test_health_ready_and_metrics(client: TestClient, matter_id: str, wait_ready
     ready = client.get("/ready")
     assert ready.status_code == 200
     assert {k: v["status"] for k, v in ready.json()["checks"].items()} == {
-        "database": "ok", "storage": "ok", "broker": "ok",
+        "database": "ok",
+        "storage": "ok",
+        "broker": "ok",
     }
     [item] = upload(client, matter_id, ("m.txt", b"Metrics document."))["accepted"]
     wait_ready(client, [item["document_id"]])

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from legalai.documents.chunking import chunk_page, chunk_pages
+import itertools
+
 from tests.fixtures.docs import CONTRACT
+
+from legalai.documents.chunking import chunk_page, chunk_pages
 
 
 def test_chunks_are_exact_page_slices_and_cover_the_text() -> None:
@@ -29,7 +32,7 @@ def test_chunks_prefer_sentence_and_paragraph_boundaries() -> None:
 def test_consecutive_chunks_overlap_and_advance() -> None:
     text = "word " * 2000
     spans = chunk_page(1, text, size=500, overlap=100)
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert b.start > a.start
         assert b.start < a.end  # overlapping
         assert a.end - b.start <= 110

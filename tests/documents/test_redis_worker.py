@@ -17,11 +17,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
+from tests.conftest import REDIS_URL, make_settings, upload
+from tests.fixtures.docs import make_pdf
 
 from legalai.documents.models import Chunk, Page, ProcessingEvent
 from legalai.settings import Settings
-from tests.conftest import REDIS_URL, make_settings, upload
-from tests.fixtures.docs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis-worker")]
 
@@ -134,20 +134,22 @@ def test_worker_killed_mid_document_recovers_exactly_once(
     with engine.connect() as conn:
         version_id = conn.scalar(select(Page.version_id).limit(1).where(Page.number == PAGES))
         pages = conn.scalar(select(func.count()).select_from(Page).where(Page.version_id == version_id))
-        distinct = conn.scalar(select(func.count(func.distinct(Page.number))).where(Page.version_id == version_id))
+        distinct = conn.scalar(
+            select(func.count(func.distinct(Page.number))).where(Page.version_id == version_id)
+        )
         chunks = conn.scalar(select(func.count()).select_from(Chunk).where(Chunk.version_id == version_id))
         distinct_chunks = conn.scalar(
             select(func.count(func.distinct(Chunk.ordinal))).where(Chunk.version_id == version_id)
         )
         finished = conn.scalar(
-            select(func.count()).select_from(ProcessingEvent).where(
-                ProcessingEvent.version_id == version_id, ProcessingEvent.stage == "index"
-            )
+            select(func.count())
+            .select_from(ProcessingEvent)
+            .where(ProcessingEvent.version_id == version_id, ProcessingEvent.stage == "index")
         )
         claims = conn.scalar(
-            select(func.count()).select_from(ProcessingEvent).where(
-                ProcessingEvent.version_id == version_id, ProcessingEvent.stage == "claim"
-            )
+            select(func.count())
+            .select_from(ProcessingEvent)
+            .where(ProcessingEvent.version_id == version_id, ProcessingEvent.stage == "claim")
         )
     engine.dispose()
     assert pages == distinct == PAGES

@@ -60,7 +60,9 @@ def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]
     try:
         for upload in files:
             name = sanitize_filename(upload.filename or "", default="upload")
-            path, sha, size = stage_stream(upload.file, runtime.scratch, runtime.settings.max_upload_bytes, name=name)
+            path, sha, size = stage_stream(
+                upload.file, runtime.scratch, runtime.settings.max_upload_bytes, name=name
+            )
             staged.append(StagedFile(name, "", path, sha, size))
     except BaseException:
         for s in staged:
@@ -70,7 +72,11 @@ def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]
 
 
 def upload_into_matter(
-    session: Session, principal: Principal, runtime: Runtime, matter_id: str, files: list[UploadFile],
+    session: Session,
+    principal: Principal,
+    runtime: Runtime,
+    matter_id: str,
+    files: list[UploadFile],
     req_id: str | None,
 ) -> list[FileOutcome]:
     """Stage every file (size and emptiness checks), then store and queue them. A bad file fails alone."""
@@ -103,8 +109,15 @@ def _item(o: FileOutcome) -> UploadItem:
     if o.error is not None:
         err = UploadError(status=o.error.status_code, title=o.error.title, detail=o.error.detail)
     return UploadItem(
-        filename=o.filename, path=o.path, document_id=o.document_id, version_id=o.version_id,
-        version=o.version, status=o.status, kind=o.kind, deduplicated=o.deduplicated, error=err,
+        filename=o.filename,
+        path=o.path,
+        document_id=o.document_id,
+        version_id=o.version_id,
+        version=o.version,
+        status=o.status,
+        kind=o.kind,
+        deduplicated=o.deduplicated,
+        error=err,
     )
 
 
@@ -112,8 +125,11 @@ def _item(o: FileOutcome) -> UploadItem:
     "/matters/{matter_id}/documents",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadResult,
-    responses={413: {"description": "Too large"}, 415: {"description": "Unsupported type"},
-               422: {"description": "Empty or invalid"}},
+    responses={
+        413: {"description": "Too large"},
+        415: {"description": "Unsupported type"},
+        422: {"description": "Empty or invalid"},
+    },
 )
 def upload(
     matter_id: str,
@@ -138,7 +154,9 @@ def list_documents(
     matter_id: str,
     session: DbSession,
     principal: PrincipalDep,
-    status_: Annotated[str | None, Query(alias="status", pattern="^(queued|processing|ready|failed)$")] = None,
+    status_: Annotated[
+        str | None, Query(alias="status", pattern="^(queued|processing|ready|failed)$")
+    ] = None,
     kind: str | None = None,
     path: str | None = None,
     created_from: datetime | None = None,
@@ -150,8 +168,10 @@ def list_documents(
 
     MatterRepository(session, principal).get(matter_id)
     repo = DocumentRepository(session, principal)
-    flt = DocumentFilter(status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to)
-    rows, total = repo.list(matter_id, flt, offset=offset, limit=limit)
+    flt = DocumentFilter(
+        status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to
+    )
+    rows, total = repo.list_in_matter(matter_id, flt, offset=offset, limit=limit)
     return DocumentList(items=[document_out(repo, d) for d in rows], total=total, offset=offset, limit=limit)
 
 
@@ -178,7 +198,10 @@ def history(document_id: str, session: DbSession, principal: PrincipalDep) -> li
 def pages(document_id: str, session: DbSession, principal: PrincipalDep) -> list[PageOut]:
     repo = DocumentRepository(session, principal)
     version = repo.current_version(repo.get(document_id))
-    return [PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text)) for p in repo.pages(version.id)]
+    return [
+        PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
+        for p in repo.pages(version.id)
+    ]
 
 
 @router.get("/documents/{document_id}/pages/{number}", response_model=PageOut)
@@ -200,7 +223,10 @@ def download_original(
     return FileResponse(
         target,
         media_type=version.media_type,
-        headers={"Content-Disposition": content_disposition(doc.filename), "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": content_disposition(doc.filename),
+            "X-Content-Type-Options": "nosniff",
+        },
         background=BackgroundTask(target.unlink, missing_ok=True),
     )
 

@@ -102,9 +102,7 @@ def expand_zip(archive: Path, directory: Path, limits: ArchiveLimits) -> Iterato
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
-            raise PayloadTooLarge(
-                f"The archive has {len(infos)} entries; the limit is {limits.max_entries}"
-            )
+            raise PayloadTooLarge(f"The archive has {len(infos)} entries; the limit is {limits.max_entries}")
         budget = [limits.max_total_bytes]
         for info in infos:
             if info.is_dir():
@@ -122,7 +120,9 @@ def _stage_entry(
         return Rejected(filename, folder, InvalidInput(f"Unsafe path in archive: {info.filename!r}"))
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        return Rejected(filename, folder, InvalidInput(f"Symbolic link in archive refused: {info.filename!r}"))
+        return Rejected(
+            filename, folder, InvalidInput(f"Symbolic link in archive refused: {info.filename!r}")
+        )
     if info.flag_bits & 0x1:
         return Rejected(filename, folder, InvalidInput(f"Encrypted archive entry: {info.filename!r}"))
     if info.file_size == 0:
@@ -162,7 +162,9 @@ def _check_entry_limits(
     info: zipfile.ZipInfo, size: int, compressed: int, limits: ArchiveLimits, budget: list[int]
 ) -> None:
     if size > limits.max_file_bytes:
-        raise PayloadTooLarge(f"{info.filename!r} is larger than the limit of {_human(limits.max_file_bytes)}")
+        raise PayloadTooLarge(
+            f"{info.filename!r} is larger than the limit of {_human(limits.max_file_bytes)}"
+        )
     if size > budget[0]:
         raise PayloadTooLarge(
             f"The archive expands beyond the limit of {_human(limits.max_total_bytes)}; stopped at "

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from legalai.kit.db import Base, BigIntPK, Timestamps, UUIDPk, utcnow
 
 
-class ProcessingStatus(str, enum.Enum):
+class ProcessingStatus(enum.StrEnum):
     queued = "queued"
     processing = "processing"
     ready = "ready"

@@ -31,13 +31,13 @@ class DocumentRepository:
 
     # ---- scoping ------------------------------------------------------------------------------
 
-    def _documents(self) -> Select[tuple[Document]]:
+    def _documents(self) -> Select[Document]:
         stmt = select(Document).where(Document.organization_id == self.principal.organization_id)
         if self.principal.matter_ids is not None:
             stmt = stmt.where(Document.matter_id.in_(self.principal.matter_ids))
         return stmt
 
-    def _versions(self) -> Select[tuple[DocumentVersion]]:
+    def _versions(self) -> Select[DocumentVersion]:
         stmt = select(DocumentVersion).where(
             DocumentVersion.organization_id == self.principal.organization_id
         )
@@ -53,7 +53,7 @@ class DocumentRepository:
             raise NotFound(f"No document with id {document_id!r}")
         return doc
 
-    def list(
+    def list_in_matter(
         self, matter_id: str, flt: DocumentFilter | None = None, *, offset: int = 0, limit: int = 100
     ) -> tuple[Sequence[Document], int]:
         stmt = self._filtered(matter_id, flt or DocumentFilter())
@@ -63,7 +63,7 @@ class DocumentRepository:
         ).all()
         return rows, total
 
-    def _filtered(self, matter_id: str, flt: DocumentFilter) -> Select[tuple[Document]]:
+    def _filtered(self, matter_id: str, flt: DocumentFilter) -> Select[Document]:
         stmt = self._documents().where(Document.matter_id == matter_id)
         if flt.status:
             stmt = stmt.where(Document.status == flt.status)
@@ -178,9 +178,7 @@ class DocumentRepository:
 
     def page(self, version_id: str, number: int) -> Page:
         self.version(version_id)
-        page = self.session.scalar(
-            select(Page).where(Page.version_id == version_id, Page.number == number)
-        )
+        page = self.session.scalar(select(Page).where(Page.version_id == version_id, Page.number == number))
         if page is None:
             raise NotFound(f"No page {number} in this document")
         return page

@@ -151,7 +151,9 @@ def queue_version(session: Session, enqueue: Enqueue, version: DocumentVersion) 
     after_commit(session, lambda: enqueue(version))
 
 
-def _fill(outcome: FileOutcome, doc: Document, version: DocumentVersion, *, deduplicated: bool) -> FileOutcome:
+def _fill(
+    outcome: FileOutcome, doc: Document, version: DocumentVersion, *, deduplicated: bool
+) -> FileOutcome:
     outcome.document_id = doc.id
     outcome.version_id = version.id
     outcome.version = version.number

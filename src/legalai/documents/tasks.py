@@ -100,6 +100,11 @@ class DocumentProcessor:
                 update(DocumentVersion)
                 .where(
                     DocumentVersion.id == version_id,
+                    # Finished versions are never claimed again, even if another worker finished
+                    # this one between the read above and this update.
+                    DocumentVersion.status.in_(
+                        [ProcessingStatus.queued.value, ProcessingStatus.processing.value]
+                    ),
                     or_(
                         DocumentVersion.status == ProcessingStatus.queued.value,
                         DocumentVersion.lease_expires_at.is_(None),
@@ -113,8 +118,8 @@ class DocumentProcessor:
                     attempts=DocumentVersion.attempts + 1,
                 )
                 .execution_options(synchronize_session=False)
-            ).rowcount
-            if claimed != 1:
+            )
+            if _rowcount(claimed) != 1:
                 raise TransientJobError(f"version {version_id} is being processed by another worker")
             _set_document_status(session, version, ProcessingStatus.processing.value)
             _event(session, version_id, "claim", "ok", me, f"attempt {version.attempts + 1}")
@@ -158,8 +163,10 @@ class DocumentProcessor:
             if result.pages:
                 session.execute(
                     insert(Page),
-                    [{"version_id": version.id, "number": p.number, "text": p.text, "ocr": p.ocr}
-                     for p in result.pages],
+                    [
+                        {"version_id": version.id, "number": p.number, "text": p.text, "ocr": p.ocr}
+                        for p in result.pages
+                    ],
                 )
             if spans:
                 session.execute(
@@ -196,8 +203,15 @@ class DocumentProcessor:
                 )
             )
             _set_document_status(session, version, ProcessingStatus.ready.value)
-            _event(session, version.id, "index", "ok", me, f"{len(result.pages)} pages, {len(spans)} chunks",
-                   sum(timings.values()))
+            _event(
+                session,
+                version.id,
+                "index",
+                "ok",
+                me,
+                f"{len(result.pages)} pages, {len(spans)} chunks",
+                sum(timings.values()),
+            )
             for child in children:
                 queue_version(session, self.enqueue, child)
         for stage in ("chunk", "index"):
@@ -220,7 +234,9 @@ class DocumentProcessor:
         parent = session.get(Document, version.document_id)
         if parent is None:
             return []
-        existing = set(session.scalars(select(Document.filename).where(Document.parent_id == parent.id)).all())
+        existing = set(
+            session.scalars(select(Document.filename).where(Document.parent_id == parent.id)).all()
+        )
         created: list[DocumentVersion] = []
         for index, att in enumerate(result.attachments, start=1):
             name = _attachment_name(att.filename, index)
@@ -292,7 +308,10 @@ class DocumentProcessor:
         """Called when transient errors exhausted the retries: give the user a reason, not a spinner."""
         with transaction(self.rt.sessions) as session:
             version = session.get(DocumentVersion, version_id)
-            if version is None or version.status in (ProcessingStatus.ready.value, ProcessingStatus.failed.value):
+            if version is None or version.status in (
+                ProcessingStatus.ready.value,
+                ProcessingStatus.failed.value,
+            ):
                 return
             version.status = ProcessingStatus.failed.value
             version.failure_reason = reason
@@ -314,8 +333,13 @@ def _still_ours(session: Session, version_id: str, me: str) -> bool:
         )
         .values(lease_owner=me)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return renewed == 1
+    )
+    return _rowcount(renewed) == 1
+
+
+def _rowcount(result: Any) -> int:
+    count: int = result.rowcount
+    return count
 
 
 def _set_document_status(session: Session, version: DocumentVersion, status: str) -> None:
@@ -328,12 +352,21 @@ def _set_document_status(session: Session, version: DocumentVersion, status: str
 
 
 def _event(
-    session: Session, version_id: str, stage: str, outcome: str, worker: str, message: str = "",
+    session: Session,
+    version_id: str,
+    stage: str,
+    outcome: str,
+    worker: str,
+    message: str = "",
     duration_ms: float | None = None,
 ) -> None:
     session.add(
         ProcessingEvent(
-            version_id=version_id, stage=stage, outcome=outcome, worker=worker[:64], message=message,
+            version_id=version_id,
+            stage=stage,
+            outcome=outcome,
+            worker=worker[:64],
+            message=message,
             duration_ms=duration_ms,
         )
     )

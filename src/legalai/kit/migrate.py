@@ -13,10 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def _config() -> Config:
     ini = ROOT / "alembic.ini"
-    if ini.exists():
-        cfg = Config(str(ini))
-    else:  # installed as a wheel: migrations ship inside the package
-        cfg = Config()
+    # Installed as a wheel there is no alembic.ini: the script location below is enough.
+    cfg = Config(str(ini)) if ini.exists() else Config()
     cfg.set_main_option("script_location", str(_script_location()))
     return cfg
 

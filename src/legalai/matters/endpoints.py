@@ -34,7 +34,10 @@ def list_matters(
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=500),
 ) -> list[MatterOut]:
-    return [_out(session, m) for m in MatterRepository(session, principal).list(offset=offset, limit=limit)]
+    return [
+        _out(session, m)
+        for m in MatterRepository(session, principal).list_visible(offset=offset, limit=limit)
+    ]
 
 
 @router.get("/{matter_id}", response_model=MatterOut)

@@ -17,7 +17,7 @@ class MatterRepository:
         self.session = session
         self.principal = principal
 
-    def _scoped(self) -> Select[tuple[Matter]]:
+    def _scoped(self) -> Select[Matter]:
         stmt = select(Matter).where(Matter.organization_id == self.principal.organization_id)
         if self.principal.matter_ids is not None:
             stmt = stmt.where(Matter.id.in_(self.principal.matter_ids))
@@ -32,7 +32,7 @@ class MatterRepository:
     def find_by_name(self, name: str) -> Matter | None:
         return self.session.scalar(self._scoped().where(func.lower(Matter.name) == name.strip().lower()))
 
-    def list(self, *, offset: int = 0, limit: int = 100) -> Sequence[Matter]:
+    def list_visible(self, *, offset: int = 0, limit: int = 100) -> Sequence[Matter]:
         stmt = self._scoped().order_by(Matter.created_at.desc(), Matter.id).offset(offset).limit(limit)
         return self.session.scalars(stmt).all()
 

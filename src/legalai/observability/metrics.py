@@ -25,11 +25,16 @@ DOCUMENTS_PROCESSED = Counter(
     "legalai_documents_processed_total", "Documents finished by outcome", ["outcome"], registry=REGISTRY
 )
 EXTRACTION_FAILURES = Counter(
-    "legalai_extraction_failures_total", "Documents that could not be extracted, by reason", ["reason"],
+    "legalai_extraction_failures_total",
+    "Documents that could not be extracted, by reason",
+    ["reason"],
     registry=REGISTRY,
 )
 STAGE_SECONDS = Histogram(
-    "legalai_processing_stage_seconds", "Time per processing stage", ["stage"], registry=REGISTRY,
+    "legalai_processing_stage_seconds",
+    "Time per processing stage",
+    ["stage"],
+    registry=REGISTRY,
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 

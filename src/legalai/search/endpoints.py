@@ -18,7 +18,14 @@ def search_matter(
     matter_id: str,
     session: DbSession,
     principal: PrincipalDep,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Query: words, \"phrases\", prefix*, -exclude, OR")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description='Query: words, "phrases", prefix*, -exclude, OR',
+        ),
+    ],
     document: Annotated[str | None, Query(description="Only this file name")] = None,
     document_id: str | None = None,
     kind: Annotated[str | None, Query(description="pdf, docx, text, html, email, image")] = None,
@@ -29,16 +36,28 @@ def search_matter(
     offset: int = Query(0, ge=0, le=10_000),
 ) -> SearchResults:
     filters = SearchFilters(
-        document_id=document_id, filename=document, kind=kind, path_prefix=path,
-        created_from=created_from, created_to=created_to,
+        document_id=document_id,
+        filename=document,
+        kind=kind,
+        path_prefix=path,
+        created_from=created_from,
+        created_to=created_to,
     )
     hits = search(session, principal, matter_id, q, filters, limit=limit, offset=offset)
     return SearchResults(
         query=q,
         hits=[
             SearchHitOut(
-                document_id=h.document_id, filename=h.filename, path=h.path, page=h.page, start=h.start,
-                end=h.end, text=h.text, score=h.score, snippet=h.snippet, snippet_start=h.snippet_start,
+                document_id=h.document_id,
+                filename=h.filename,
+                path=h.path,
+                page=h.page,
+                start=h.start,
+                end=h.end,
+                text=h.text,
+                score=h.score,
+                snippet=h.snippet,
+                snippet_start=h.snippet_start,
                 highlights=[HighlightOut(start=x.start, end=x.end) for x in h.highlights],
             )
             for h in hits

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy import Row, Select, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from legalai.accounts.principal import Principal
 from legalai.documents.models import Chunk, Document
@@ -75,14 +77,14 @@ def search(
     return [_hit(row, query) for row in rows]
 
 
-def _postgres(query: Query) -> Select[tuple[Chunk, Document, float]]:
+def _postgres(query: Query) -> Select[Chunk, Document, float]:
     tsq = func.to_tsquery(literal_column("'english'::regconfig"), to_tsquery(query))
-    tsv = literal_column("chunks.tsv")
+    tsv: ColumnElement[Any] = literal_column("chunks.tsv")
     score = func.ts_rank_cd(tsv, tsq, 32).label("score")
     return select(Chunk, Document, score).where(tsv.op("@@")(tsq)).order_by(score.desc(), Chunk.id)
 
 
-def _sqlite(query: Query) -> Select[tuple[Chunk, Document, float]]:
+def _sqlite(query: Query) -> Select[Chunk, Document, float]:
     # bm25() is lower-is-better; FTS5's "rank" column is bm25 by default.
     score = (-_fts.c.rank).label("score")
     return (
@@ -94,8 +96,8 @@ def _sqlite(query: Query) -> Select[tuple[Chunk, Document, float]]:
 
 
 def _scope(
-    stmt: Select[tuple[Chunk, Document, float]], principal: Principal, matter_id: str, flt: SearchFilters
-) -> Select[tuple[Chunk, Document, float]]:
+    stmt: Select[Chunk, Document, float], principal: Principal, matter_id: str, flt: SearchFilters
+) -> Select[Chunk, Document, float]:
     stmt = stmt.join(Document, Document.id == Chunk.document_id).where(
         Chunk.organization_id == principal.organization_id,
         Chunk.matter_id == matter_id,
@@ -117,7 +119,7 @@ def _scope(
     return stmt
 
 
-def _hit(row: tuple[Chunk, Document, float], query: Query) -> SearchHit:
+def _hit(row: Row[Chunk, Document, float], query: Query) -> SearchHit:
     chunk, doc, score = row
     spans = highlight_spans(chunk.text, query)
     snippet_lo, snippet_hi = _snippet_window(chunk.text, spans)
@@ -133,7 +135,9 @@ def _hit(row: tuple[Chunk, Document, float], query: Query) -> SearchHit:
         snippet=chunk.text[snippet_lo:snippet_hi],
         snippet_start=chunk.start + snippet_lo,
         highlights=[
-            Highlight(chunk.start + s, chunk.start + e) for s, e in spans if snippet_lo <= s and e <= snippet_hi
+            Highlight(chunk.start + s, chunk.start + e)
+            for s, e in spans
+            if snippet_lo <= s and e <= snippet_hi
         ],
     )
 

@@ -12,8 +12,8 @@ Only word characters reach the engines: user input can never inject operators.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import snowballstemmer
 

@@ -1,8 +1,8 @@
 """Blob storage for original files, content-addressed by SHA-256.
 
-    StorageError
-     +-- BlobNotFound
-     +-- BlobCorrupted   the bytes read back do not hash to the key's SHA-256
+StorageError
+ +-- BlobNotFound
+ +-- BlobCorrupted   the bytes read back do not hash to the key's SHA-256
 """
 
 from __future__ import annotations

@@ -52,8 +52,11 @@ def _asset_version() -> str:
 
 def _templates() -> Jinja2Templates:
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     version = _asset_version()
     env.globals.update(
@@ -62,7 +65,10 @@ def _templates() -> Jinja2Templates:
         max_query_chars=MAX_QUERY_CHARS,
     )
     env.filters.update(
-        datetime=p.fmt_datetime, filesize=p.fmt_bytes, duration=p.fmt_ms, folder=p.folder,
+        datetime=p.fmt_datetime,
+        filesize=p.fmt_bytes,
+        duration=p.fmt_ms,
+        folder=p.folder,
     )
     return Jinja2Templates(env=env)
 
@@ -101,11 +107,16 @@ def mount_web(app: FastAPI) -> None:
 
 
 def _home(
-    request: Request, session: Session, principal: Principal, *, status_code: int = 200,
-    form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     docs = DocumentRepository(session, principal)
-    matters = MatterRepository(session, principal).list(limit=500)
+    matters = MatterRepository(session, principal).list_visible(limit=500)
     rows = [p.MatterRow(m, docs.counts_by_status(m.id)) for m in matters]
     return render(request, "home.html", status_code, rows=rows, form=form or {}, errors=errors or {})
 
@@ -117,8 +128,11 @@ def home(request: Request, session: DbSession, principal: PrincipalDep) -> HTMLR
 
 @router.post("/matters", response_model=None)
 def create_matter_form(
-    request: Request, session: DbSession, principal: PrincipalDep,
-    name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
+    request: Request,
+    session: DbSession,
+    principal: PrincipalDep,
+    name: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
 ) -> Response:
     form = {"name": name, "description": description}
     try:
@@ -133,14 +147,20 @@ def create_matter_form(
 def _table(session: Session, principal: Principal, matter_id: str, offset: int) -> p.DocumentTable:
     repo = DocumentRepository(session, principal)
     offset = max(0, offset)
-    rows, total = repo.list(matter_id, offset=offset, limit=TABLE_PAGE)
+    rows, total = repo.list_in_matter(matter_id, offset=offset, limit=TABLE_PAGE)
     items = [document_out(repo, d) for d in rows]
     return p.DocumentTable(matter_id, items, total, offset, TABLE_PAGE, repo.counts_by_status(matter_id))
 
 
 def _matter_page(
-    request: Request, session: Session, principal: Principal, matter_id: str, *, offset: int = 0,
-    outcomes: list[FileOutcome] | None = None, upload_error: str | None = None,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    matter_id: str,
+    *,
+    offset: int = 0,
+    outcomes: list[FileOutcome] | None = None,
+    upload_error: str | None = None,
 ) -> HTMLResponse:
     matter = MatterRepository(session, principal).get(matter_id)
     table = _table(session, principal, matter.id, offset)
@@ -166,7 +186,11 @@ def documents_table(
 
 @router.post("/matters/{matter_id}/upload")
 def upload_form(
-    matter_id: str, request: Request, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep,
+    matter_id: str,
+    request: Request,
+    session: DbSession,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
     files: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> HTMLResponse:
     """Fallback for browsers without JavaScript; app.js posts to the JSON API with a progress bar."""
@@ -191,7 +215,8 @@ def document_page(
     doc = repo.get(document_id)
     matter = MatterRepository(session, principal).get(doc.matter_id)
     return render(
-        request, "document.html",
+        request,
+        "document.html",
         doc=document_out(repo, doc),
         matter=matter,
         pages=repo.pages(doc.current_version_id) if doc.current_version_id else [],
@@ -203,8 +228,13 @@ def document_page(
 
 @router.get("/matters/{matter_id}/search")
 def search_page(
-    matter_id: str, request: Request, session: DbSession, principal: PrincipalDep,
-    q: str | None = None, document: str = "", offset: int = 0,
+    matter_id: str,
+    request: Request,
+    session: DbSession,
+    principal: PrincipalDep,
+    q: str | None = None,
+    document: str = "",
+    offset: int = 0,
 ) -> HTMLResponse:
     matter = MatterRepository(session, principal).get(matter_id)
     offset = min(max(0, offset), MAX_SEARCH_OFFSET)
@@ -217,10 +247,17 @@ def search_page(
             results = [p.ResultView.of(h) for h in hits]
         except DomainError as exc:
             error = exc.detail
-    names, _ = DocumentRepository(session, principal).list(matter.id, limit=500)
+    names, _ = DocumentRepository(session, principal).list_in_matter(matter.id, limit=500)
     return render(
-        request, "search.html", matter=matter, q=q or "", document=document, offset=offset,
+        request,
+        "search.html",
+        matter=matter,
+        q=q or "",
+        document=document,
+        offset=offset,
         page_size=SEARCH_PAGE,
-        searched=q is not None and error is None, results=results, error=error,
+        searched=q is not None and error is None,
+        results=results,
+        error=error,
         filenames=p.first_names([d.filename for d in names]),
     )

@@ -126,6 +126,10 @@ def test_email() -> None:
     assert _kind(received) == "email"
 
 
+def test_angle_brackets_in_prose_are_not_html() -> None:
+    assert _kind(b"Where a<b and c>d, clause <5> applies") == "text"
+
+
 def test_text_with_one_header_like_line_is_text() -> None:
     assert _kind(b"Subject: the lease\n\nNotes about the lease.") == "text"
     assert _kind(b"Dear Sir,\nFrom: me\nTo: you\n") == "text"  # headers must come first

@@ -131,7 +131,12 @@ def test_docx_body_tables_breaks_and_metadata(contract_docx: Path) -> None:
     result = extract(contract_docx, "docx", OPTIONS)
     texts = [p.text for p in result.pages]
     assert len(texts) == 3
-    assert texts[0].splitlines() == ["1. Parties", "Party | Role", "Acme Ltd | Landlord", "2. Term before the break."]
+    assert texts[0].splitlines() == [
+        "1. Parties",
+        "Party | Role",
+        "Acme Ltd | Landlord",
+        "2. Term before the break.",
+    ]
     assert texts[1] == "Continued on page two."
     assert texts[2].startswith("3. Schedule in a new section.")
     assert "4. Same page, continuous section." in texts[2]
@@ -154,10 +159,15 @@ def test_docx_headers_and_footers_once_on_last_page(contract_docx: Path) -> None
 _NOTES_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:{kind}s xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
 <w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>
-<w:{kind} w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:{kind}>
-<w:{kind} w:id="2"><w:p><w:r><w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p></w:{kind}>
+<w:{kind} w:type="continuationSeparator" w:id="0">
+  <w:p><w:r><w:continuationSeparator/></w:r></w:p></w:{kind}>
+<w:{kind} w:id="2">
+  <w:p><w:r><w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p></w:{kind}>
 </w:{kind}s>"""
-_REL = '<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}s" Target="{kind}s.xml"/>'
+_REL = (
+    '<Relationship Id="rId{n}" Target="{kind}s.xml" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}s"/>'
+)
 _OVERRIDE = (
     '<Override PartName="/word/{kind}s.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"/>'
@@ -213,7 +223,7 @@ def test_docx_without_page_breaks_is_one_page(tmp_path: Path) -> None:
 def test_docx_trailing_page_break_adds_no_empty_page(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("Only page")
-    document.add_page_break()
+    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
     pages = extract(_save(document, tmp_path / "trailing.docx"), "docx", OPTIONS).pages
     assert [p.text for p in pages] == ["Only page"]
 
@@ -325,7 +335,9 @@ def _email(tmp_path: Path, *, html_only: bool = False) -> Path:
     else:
         message.set_content("Please review the draft.\r\nThanks.")
         message.add_alternative("<p>Please <b>review</b> the draft.</p>", subtype="html")
-    message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="../../draft.pdf")
+    message.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="../../draft.pdf"
+    )
     forwarded = EmailMessage()
     forwarded["From"] = "dave@example.com"
     forwarded["Subject"] = "Earlier thread"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -96,6 +97,24 @@ def test_timeout_stops_a_hanging_extraction(text_pdf: Path) -> None:
     _assert_healthy(sandbox, text_pdf)
 
 
+def test_child_stalling_mid_reply_is_stopped(text_pdf: Path) -> None:
+    sandbox = _sandbox(timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(ResourceLimitExceeded, match="longer than 1 seconds"):
+        sandbox.run(text_pdf, "_test_stall")
+    assert time.monotonic() - started < 3.0
+    _assert_healthy(sandbox, text_pdf)
+
+
+def test_oversized_reply_is_refused(text_pdf: Path) -> None:
+    sandbox = _sandbox(timeout=5.0)
+    started = time.monotonic()
+    with pytest.raises(CorruptDocument, match="malformed"):
+        sandbox.run(text_pdf, "_test_oversize")
+    assert time.monotonic() - started < 2.0
+    _assert_healthy(sandbox, text_pdf)
+
+
 def test_timeout_also_kills_helper_processes(tmp_path: Path, text_pdf: Path) -> None:
     pid_file = tmp_path / "helper.pid"
     pid_file.write_text("")
@@ -156,10 +175,8 @@ def test_no_descriptor_or_process_leaks(text_pdf: Path) -> None:
     sandbox.run(text_pdf, "pdf")  # warm up: the fork server's own descriptors
     before = _open_fds()
     for kind in ("pdf", "_test_abort", "_test_sleep", "pdf"):
-        try:
+        with contextlib.suppress(ExtractionError):
             sandbox.run(text_pdf, kind)
-        except ExtractionError:
-            pass
     assert _open_fds() == before
     assert multiprocessing.active_children() == []
 

@@ -245,9 +245,11 @@ def _looks_textual(text: str) -> bool:
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE)
 _XML_PROLOG = re.compile(r"<\?xml[^>]*\?>\s*", re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--.*?-->\s*", re.DOTALL)
+# A known tag name closed right away or followed by an attribute: "<p>", "<div class=...", "<br/>".
+# Requiring that keeps prose such as "if a<b and c>d" from being taken for markup.
 _HTML_TAG = re.compile(
-    r"<(?:div|p|table|tr|td|br|span|a|h[1-6]|ul|ol|li|title|meta|style|script|font|center|b|i|strong"
-    r"|em|hr|img)[\s>/]",
+    r"<(?:div|p|table|tr|td|br|span|a|h[1-6]|ul|ol|li|title|meta|style|script|font|center|b|i|u"
+    r"|strong|em|hr|img)(?:\s*/?>|\s+[a-z-]+\s*=)",
     re.IGNORECASE,
 )
 

@@ -16,6 +16,15 @@ stay locked forever in the child.
 
 The child reports back over a pipe as JSON, never pickle: it has been handling hostile data and
 may be compromised, so the parent must not let it choose what objects get constructed.
+
+Operational notes:
+
+* ``memory_mb`` limits the child's *address space*.  The preloaded interpreter needs ~100 MB and
+  Tesseract (which inherits the limit) a little more; 256 MB suffices for OCR of A4 pages at
+  300 dpi, 1024 MB is a comfortable production value.
+* As with any ``spawn``/``forkserver`` multiprocessing, the program's ``__main__`` is re-imported
+  in each child, so it must be import-safe (``if __name__ == "__main__":``).  Console scripts
+  and ``python -m`` entry points already are.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import multiprocessing.context
 import os
 import resource
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -64,7 +74,9 @@ _context: multiprocessing.context.ForkServerContext | None = None
 _MAX_OPEN_FILES = 64  # the document, the pipe, Tesseract's pipes and temp files
 _CPU_HARD_GRACE = 5  # seconds between SIGXCPU and the kernel's SIGKILL
 _JOIN_GRACE = 5.0  # seconds a child that already answered gets to exit
+_TRANSFER_GRACE = 1.0  # seconds past the deadline to finish reading a reply that started in time
 _MAX_REASON = 500
+_MALFORMED_REPLY = "The document could not be processed (malformed extraction result)."
 
 _ERRORS: dict[str, type[ExtractionError]] = {
     cls.code: cls
@@ -143,7 +155,7 @@ class Sandbox:
             process.start()
             # Our copy of the write end would keep the pipe open and hide the child's death.
             sender.close()
-            data = self._receive(receiver)
+            data = self._receive(receiver, process)
             answered = True
         finally:
             exitcode = _reap(process, kill=not answered)
@@ -153,20 +165,41 @@ class Sandbox:
             raise self._failure(exitcode)
         return _decode_reply(data, path)
 
-    def _receive(self, receiver: Connection) -> bytes | None:
+    def _receive(self, receiver: Connection, process: multiprocessing.process.BaseProcess) -> bytes | None:
         """The child's reply; ``None`` if it died without one.  Raises on timeout."""
+        deadline = time.monotonic() + self._timeout
         # Read before joining: a big reply fills the pipe and the child cannot exit until it is read.
         if not receiver.poll(self._timeout):
-            raise ResourceLimitExceeded(
-                f"Extraction took longer than {self._timeout:g} seconds and was stopped."
-            )
+            raise self._timed_out()
+        # A child that has begun replying can still stall mid-message (a compromised one would do
+        # so on purpose) and recv_bytes has no timeout: a watchdog kills it, which ends the read.
+        fired = threading.Event()
+
+        def stop_child() -> None:
+            fired.set()
+            _kill_group(process)
+
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0) + _TRANSFER_GRACE, stop_child)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             # The child cannot build a reply larger than its address space.
             return receiver.recv_bytes(maxlength=self._memory_mb * 1024 * 1024)
-        except EOFError:
-            return None
-        except OSError as exc:  # over maxlength: the stream is unusable, the child gets killed
-            raise ResourceLimitExceeded("The extracted content is too large.") from exc
+        except (EOFError, OSError) as exc:
+            if fired.is_set():
+                raise self._timed_out() from None
+            if receiver.closed:  # recv_bytes closes a read-only end on an oversized length
+                _kill_group(process)
+                raise CorruptDocument(_MALFORMED_REPLY) from exc
+            return None  # EOF, possibly mid-message: the child died; its exit status says why
+        finally:
+            watchdog.cancel()
+            watchdog.join()  # it must not touch the process handle after _reap closed it
+
+    def _timed_out(self) -> ResourceLimitExceeded:
+        return ResourceLimitExceeded(
+            f"Extraction took longer than {self._timeout:g} seconds and was stopped."
+        )
 
     def _failure(self, exitcode: int | None) -> ExtractionError:
         """Why a child ended without replying, from its exit status."""
@@ -240,7 +273,7 @@ def _decode_reply(data: bytes, path: Path) -> ExtractionResult:
         return _result_from(reply["ok"])
     except (ValueError, TypeError, KeyError, RecursionError, binascii.Error) as exc:
         log.error("sandbox child sent a malformed reply for %s: %s", path.name, exc)
-        raise CorruptDocument("The document could not be processed (malformed extraction result).") from exc
+        raise CorruptDocument(_MALFORMED_REPLY) from exc
 
 
 def _error_from(reply: dict[str, Any], path: Path) -> Exception:
@@ -293,7 +326,7 @@ def _child_main(conn: Connection, task: _Task) -> None:
         _apply_limits(task)
         # Tesseract's OpenMP threads only add contention (and address space) in a 1-doc child.
         os.environ["OMP_THREAD_LIMIT"] = "1"
-        reply = _encode(_run_task(task))
+        reply = _encode(_run_task(task, conn))
     except MemoryError:
         reply = _encode(_memory_error(task))
     try:
@@ -321,11 +354,11 @@ def _lower_limit(which: int, soft: int, hard: int) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
-def _run_task(task: _Task) -> dict[str, Any]:
+def _run_task(task: _Task, conn: Connection) -> dict[str, Any]:
     path = Path(task.path)
     try:
         hook = _TEST_HOOKS.get(task.kind) if task.allow_test_hooks else None
-        result = hook(path) if hook else registry.extract(path, task.kind, task.options)
+        result = hook(path, conn) if hook else registry.extract(path, task.kind, task.options)
         return {"ok": _result_to_json(result)}
     except ResourceLimitExceeded as exc:
         if isinstance(exc.__cause__, MemoryError):  # the registry's wording does not know the limit
@@ -385,32 +418,32 @@ def _json_safe(value: Any, depth: int = 0) -> Any:
 # --- test hooks (only reachable with Sandbox(_test_hooks=True)) ---------------------------------
 
 
-def _hook_sleep(path: Path) -> ExtractionResult:
+def _hook_sleep(path: Path, conn: Connection) -> ExtractionResult:
     time.sleep(3600)
     raise AssertionError("unreachable")
 
 
-def _hook_alloc(path: Path) -> ExtractionResult:
+def _hook_alloc(path: Path, conn: Connection) -> ExtractionResult:
     hoard = []
     while True:  # until RLIMIT_AS makes an allocation fail
         hoard.append(bytearray(16 * 1024 * 1024))
 
 
-def _hook_cpu(path: Path) -> ExtractionResult:
+def _hook_cpu(path: Path, conn: Connection) -> ExtractionResult:
     while True:  # until SIGXCPU
         pass
 
 
-def _hook_abort(path: Path) -> ExtractionResult:
+def _hook_abort(path: Path, conn: Connection) -> ExtractionResult:
     os.abort()
 
 
-def _hook_segfault(path: Path) -> ExtractionResult:
+def _hook_segfault(path: Path, conn: Connection) -> ExtractionResult:
     ctypes.string_at(0)  # read from address 0: SIGSEGV
     raise AssertionError("unreachable")
 
 
-def _hook_grandchild(path: Path) -> ExtractionResult:
+def _hook_grandchild(path: Path, conn: Connection) -> ExtractionResult:
     """Start a helper (as Tesseract would), publish its pid in ``path``, then hang."""
     helper = subprocess.Popen(["sleep", "3600"])
     path.write_text(str(helper.pid))
@@ -418,7 +451,21 @@ def _hook_grandchild(path: Path) -> ExtractionResult:
     raise AssertionError("unreachable")
 
 
-def _hook_big(path: Path) -> ExtractionResult:
+def _hook_stall(path: Path, conn: Connection) -> ExtractionResult:
+    """Announce a 1 MB reply, send 3 bytes of it, then hang (a compromised child could)."""
+    os.write(conn.fileno(), struct.pack("!i", 1024 * 1024) + b'{"o')
+    time.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+def _hook_oversize(path: Path, conn: Connection) -> ExtractionResult:
+    """Announce a reply bigger than any legitimate one could be, then hang."""
+    os.write(conn.fileno(), struct.pack("!i", -1) + struct.pack("!Q", 2**40))
+    time.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+def _hook_big(path: Path, conn: Connection) -> ExtractionResult:
     """A reply far larger than a pipe buffer, to prove the parent reads while the child writes."""
     text = "lorem ipsum dolor sit amet " * 400_000  # ~11 MB
     return ExtractionResult(
@@ -428,12 +475,14 @@ def _hook_big(path: Path) -> ExtractionResult:
     )
 
 
-_TEST_HOOKS: dict[str, Callable[[Path], ExtractionResult]] = {
+_TEST_HOOKS: dict[str, Callable[[Path, Connection], ExtractionResult]] = {
     "_test_sleep": _hook_sleep,
     "_test_alloc": _hook_alloc,
     "_test_cpu": _hook_cpu,
     "_test_abort": _hook_abort,
     "_test_segfault": _hook_segfault,
     "_test_grandchild": _hook_grandchild,
+    "_test_stall": _hook_stall,
+    "_test_oversize": _hook_oversize,
     "_test_big": _hook_big,
 }
