@@ -34,7 +34,7 @@ system-deps:  ## Debian packages (tesseract for OCR); skipped when already prese
 	fi
 
 python-deps:
-	$(UV) sync --frozen --no-dev
+	$(UV) sync --frozen --inexact --no-dev
 
 assets:  ## Front-end assets from the npm lock file (htmx)
 	@if [ ! -f src/legalai/web/static/vendor/htmx.min.js ] || [ package-lock.json -nt src/legalai/web/static/vendor/htmx.min.js ]; then \

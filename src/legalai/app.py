@@ -237,7 +237,6 @@ def init_sentry(settings: Settings) -> None:
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment.value,
-        send_default_pii=False,
         traces_sample_rate=0.0,
     )
 

@@ -308,6 +308,7 @@ def test_html(tmp_path: Path) -> None:
         b"",
         b"<<<>>> <!-- never closed",
         "<meta charset='windows-1252'><p>caf\u00e9</p>".encode("cp1252"),
+        b"<meta charset=base64><p>caf\xc3\xa9</p>",  # not a text codec: ignored, UTF-8 used
     ],
 )
 def test_html_survives_malformed_input(tmp_path: Path, markup: bytes) -> None:

@@ -65,6 +65,7 @@ def _declared_charset(head: bytes) -> str | None:
     label = _CHARSET_ALIASES.get(label, label)
     try:
         name = codecs.lookup(label).name
+        b"a".decode(name, errors="replace")  # refuses non-text codecs such as "zlib" or "base64"
     except LookupError:
         return None
     return None if name.startswith("utf-16") or name.startswith("utf-32") else name

@@ -22,9 +22,12 @@ Operational notes:
 * ``memory_mb`` limits the child's *address space*.  The preloaded interpreter needs ~100 MB and
   Tesseract (which inherits the limit) a little more; 256 MB suffices for OCR of A4 pages at
   300 dpi, 1024 MB is a comfortable production value.
-* As with any ``spawn``/``forkserver`` multiprocessing, the program's ``__main__`` is re-imported
-  in each child, so it must be import-safe (``if __name__ == "__main__":``).  Console scripts
-  and ``python -m`` entry points already are.
+* As with any ``spawn``/``forkserver`` multiprocessing, a ``__main__`` that was started from a
+  file (a console script, ``python app.py``) is re-imported in each child: it must be
+  import-safe (``if __name__ == "__main__":``), and whatever it imports is paid per document
+  (a child otherwise starts in ~10 ms).  ``python -m package`` entry points are not re-imported.
+  Preloading ``"__main__"`` in the fork server does not help on Python 3.11: its fork server
+  never receives the main module's path.
 """
 
 from __future__ import annotations

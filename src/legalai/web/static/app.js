@@ -80,6 +80,7 @@
     function finish() {
       button.disabled = false;
       form.removeAttribute("aria-busy");
+      box.hidden = true;  // the results below now say what happened
     }
 
     form.addEventListener("submit", function (event) {
@@ -115,18 +116,16 @@
       xhr.addEventListener("load", function () {
         var body = parseJson(xhr.responseText);
         showResults(results, xhr.status, body);
-        status.textContent = xhr.status < 300 ? "Done." : "Upload rejected.";
         if (xhr.status < 300) form.reset();
         finish();
         refreshTable(form.dataset.tableUrl);
       });
       xhr.addEventListener("error", function () {
         showResults(results, 0, { detail: "The upload failed: the server could not be reached." });
-        status.textContent = "Failed.";
         finish();
       });
       xhr.addEventListener("abort", function () {
-        status.textContent = "Upload cancelled.";
+        showResults(results, 0, { detail: "The upload was cancelled." });
         finish();
       });
       xhr.send(data);

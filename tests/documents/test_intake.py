@@ -1,0 +1,104 @@
+"""Hostile archives and names, checked without the API."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from legalai.documents.intake import (
+    ArchiveLimits,
+    Rejected,
+    StagedFile,
+    expand_zip,
+    sanitize_filename,
+    sanitize_folder,
+    stage_stream,
+)
+from legalai.kit.errors import InvalidInput, PayloadTooLarge
+
+LIMITS = ArchiveLimits(
+    max_entries=50, max_total_bytes=5 * 1024 * 1024, max_ratio=100, max_file_bytes=4 * 1024 * 1024
+)
+
+
+def _zip(tmp_path: Path, entries: dict[str, bytes], *, stored: bool = False) -> Path:
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\x\\brief.docx", "brief.docx"),
+        ("a\x00b\r\nc.pdf", "a_b_c.pdf"),
+        ("..", "document"),
+        ("", "document"),
+        ("  .hidden. ", "hidden"),
+        ("répertoire<>:|?.txt", "répertoire_.txt"),
+    ],
+)
+def test_sanitize_filename(raw: str, clean: str) -> None:
+    assert sanitize_filename(raw) == clean
+
+
+def test_long_names_keep_their_extension() -> None:
+    name = sanitize_filename("x" * 400 + ".pdf")
+    assert name.endswith(".pdf") and len(name.encode()) <= 200
+
+
+def test_sanitize_folder_drops_traversal_components() -> None:
+    assert sanitize_folder("a/./b\\c/") == "a/b/c"
+
+
+def test_stage_stream_hashes_and_enforces_limits(tmp_path: Path) -> None:
+    path, sha, size = stage_stream(io.BytesIO(b"hello"), tmp_path, 10, name="h.txt")
+    assert path.read_bytes() == b"hello" and size == 5
+    assert sha == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    with pytest.raises(PayloadTooLarge):
+        stage_stream(io.BytesIO(b"x" * 11), tmp_path, 10, name="big.txt")
+    with pytest.raises(InvalidInput):
+        stage_stream(io.BytesIO(b""), tmp_path, 10, name="empty.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name], "failed stagings leave nothing behind"
+
+
+def test_total_expanded_size_is_capped_while_streaming(tmp_path: Path) -> None:
+    entries = {
+        f"part{i}.txt": bytes(range(256)) * 4096 * 3 for i in range(4)
+    }  # 3 MB each, incompressible-ish
+    results = list(expand_zip(_zip(tmp_path, entries, stored=True), tmp_path, LIMITS))
+    staged = [r for r in results if isinstance(r, StagedFile)]
+    rejected = [r for r in results if isinstance(r, Rejected)]
+    assert sum(s.size for s in staged) <= LIMITS.max_total_bytes
+    assert rejected and all(isinstance(r.error, PayloadTooLarge) for r in rejected)
+    assert "expands beyond" in rejected[0].error.detail
+
+
+def test_lying_zip_headers_do_not_bypass_the_size_cap(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"big.txt": b"A" * (5 * 1024 * 1024)})
+    # Rewrite the declared uncompressed size in the central directory to something tiny.
+    data = bytearray(path.read_bytes())
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24 : cd + 28] = (10).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    results = list(expand_zip(path, tmp_path, LIMITS))
+    assert all(isinstance(r, Rejected) for r in results)
+
+
+def test_too_many_entries_is_refused_up_front(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {f"f{i}.txt": b"x" for i in range(LIMITS.max_entries + 1)})
+    with pytest.raises(PayloadTooLarge, match="entries"):
+        list(expand_zip(path, tmp_path, LIMITS))
+
+
+def test_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "fake.zip"
+    path.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        list(expand_zip(path, tmp_path, LIMITS))
