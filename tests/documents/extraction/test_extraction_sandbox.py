@@ -92,7 +92,7 @@ def test_timeout_stops_a_hanging_extraction(text_pdf: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ResourceLimitExceeded) as info:
         sandbox.run(text_pdf, "_test_sleep")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 2.5  # timeout + kill + slack for a loaded CI machine
     assert info.value.reason == "Extraction took longer than 1 seconds and was stopped."
     _assert_healthy(sandbox, text_pdf)
 
@@ -102,7 +102,7 @@ def test_child_stalling_mid_reply_is_stopped(text_pdf: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ResourceLimitExceeded, match="longer than 1 seconds"):
         sandbox.run(text_pdf, "_test_stall")
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 3.5  # timeout + 1 s transfer grace + slack
     _assert_healthy(sandbox, text_pdf)
 
 
@@ -145,11 +145,9 @@ def test_memory_limit(text_pdf: Path) -> None:
 
 
 def test_cpu_limit(text_pdf: Path) -> None:
-    sandbox = _sandbox(cpu=1, timeout=10)
-    started = time.monotonic()
+    sandbox = _sandbox(cpu=1, timeout=15)  # the wall-clock timeout must not be what stops it
     with pytest.raises(ResourceLimitExceeded) as info:
         sandbox.run(text_pdf, "_test_cpu")
-    assert time.monotonic() - started < 5
     assert "CPU time" in info.value.reason
     _assert_healthy(sandbox, text_pdf)
 

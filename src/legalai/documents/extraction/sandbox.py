@@ -22,12 +22,11 @@ Operational notes:
 * ``memory_mb`` limits the child's *address space*.  The preloaded interpreter needs ~100 MB and
   Tesseract (which inherits the limit) a little more; 256 MB suffices for OCR of A4 pages at
   300 dpi, 1024 MB is a comfortable production value.
-* As with any ``spawn``/``forkserver`` multiprocessing, a ``__main__`` that was started from a
-  file (a console script, ``python app.py``) is re-imported in each child: it must be
-  import-safe (``if __name__ == "__main__":``), and whatever it imports is paid per document
-  (a child otherwise starts in ~10 ms).  ``python -m package`` entry points are not re-imported.
-  Preloading ``"__main__"`` in the fork server does not help on Python 3.11: its fork server
-  never receives the main module's path.
+* ``spawn``/``forkserver`` children normally re-import the parent's ``__main__`` (a console
+  script, ``python app.py``, pytest...): that would cost a whole CLI import per document, and
+  fail outright for a ``__main__`` read from stdin.  The child only needs this module, so the
+  main-module entries are dropped from the preparation data of *our* children (and only ours:
+  see :func:`_without_main_module`); a child then starts in ~10 ms whatever runs the service.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.spawn
 import os
 import resource
 import signal
@@ -90,6 +90,36 @@ _ERRORS: dict[str, type[ExtractionError]] = {
 def run_inline(path: Path, kind: str, options: ExtractionOptions) -> ExtractionResult:
     """Extract in this process, without limits: only for trusted input (tests, tooling)."""
     return registry.extract(path, kind, options)
+
+
+_SPAWNING_SANDBOX = threading.local()
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+_original_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _preparation_data(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = _original_preparation_data(name)
+    if getattr(_SPAWNING_SANDBOX, "active", False):
+        for key in _MAIN_KEYS:
+            data.pop(key, None)
+    return data
+
+
+@contextlib.contextmanager
+def _without_main_module() -> Any:
+    """While this thread starts a sandbox child, leave ``__main__`` out of its preparation data.
+
+    multiprocessing looks ``spawn.get_preparation_data`` up at call time; the wrapper installed
+    below changes nothing for other threads or other users of multiprocessing.
+    """
+    _SPAWNING_SANDBOX.active = True
+    try:
+        yield
+    finally:
+        _SPAWNING_SANDBOX.active = False
+
+
+multiprocessing.spawn.get_preparation_data = _preparation_data
 
 
 def _forkserver() -> multiprocessing.context.ForkServerContext:
@@ -155,7 +185,8 @@ class Sandbox:
         data: bytes | None = None
         answered = False
         try:
-            process.start()
+            with _without_main_module():
+                process.start()
             # Our copy of the write end would keep the pipe open and hide the child's death.
             sender.close()
             data = self._receive(receiver, process)
