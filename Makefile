@@ -2,15 +2,16 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng
+APT_TEST_PACKAGES := chromium
 export LEGALAI_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export LEGALAI_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format system-deps python-deps assets migrate examples bench clean
+.PHONY: run test lint format system-deps test-system-deps python-deps assets migrate examples bench clean
 
 run: system-deps python-deps assets migrate  ## Start API + web UI + in-process worker on http://127.0.0.1:8000
 	$(UV) run --frozen legalai serve
 
-test: system-deps assets  ## Install dev dependencies, lint, and run the whole test suite
+test: system-deps test-system-deps assets  ## Install dev dependencies, lint, and run the whole test suite
 	$(UV) sync --frozen --group dev
 	$(MAKE) lint
 	$(UV) run --frozen pytest -n 2 --dist loadgroup -q
@@ -25,13 +26,13 @@ format:
 	$(UV) run --frozen ruff check --fix src tests bench migrations
 
 system-deps:  ## Debian packages (tesseract for OCR); skipped when already present
-	@if ! command -v tesseract >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
-	fi
+	@scripts/apt-install tesseract $(APT_PACKAGES)
 	@if ! command -v uv >/dev/null 2>&1 && [ ! -x "$(HOME)/.local/bin/uv" ]; then \
 		python3 -m pip install --user --quiet uv==0.13.8 || python3 -m pip install --quiet uv==0.13.8; \
 	fi
+
+test-system-deps:  ## Chromium for the browser tests
+	@scripts/apt-install chromium $(APT_TEST_PACKAGES)
 
 python-deps:
 	$(UV) sync --frozen --inexact --no-dev

@@ -226,6 +226,7 @@ class Baseline:
     pages: int
     seconds: float
     sparse_pages: int  # pages with fewer visible characters than the OCR threshold
+    cpu: CpuUsage
 
     @property
     def pages_per_second(self) -> float:
@@ -238,6 +239,7 @@ def bare_pypdfium2(paths: Sequence[Path], sparse_threshold: int) -> Baseline:
 
     pages = 0
     texts: list[str] = []
+    meter = CpuMeter()
     started = time.perf_counter()
     for path in paths:
         pdf = pdfium.PdfDocument(path)
@@ -252,8 +254,9 @@ def bare_pypdfium2(paths: Sequence[Path], sparse_threshold: int) -> Baseline:
         finally:
             pdf.close()
     seconds = time.perf_counter() - started
+    cpu = meter.stop()
     sparse = sum(1 for t in texts if sum(1 for ch in t if not ch.isspace()) < sparse_threshold)
-    return Baseline(len(paths), pages, seconds, sparse)
+    return Baseline(len(paths), pages, seconds, sparse, cpu)
 
 
 # ==== memory ====================================================================================
@@ -354,6 +357,46 @@ def tree_cpu_seconds() -> tuple[float, float]:
     return own, others / tick
 
 
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / tick, steal / tick
+
+
+@dataclass
+class CpuUsage:
+    """CPU seconds used during an interval: by the benchmark process, its descendants, anything else."""
+
+    wall: float = 0.0
+    main: float = 0.0
+    children: float = 0.0
+    other: float = 0.0  # other processes on the machine (concurrent jobs): noise
+    steal: float = 0.0  # time the hypervisor gave our vCPUs to someone else: noise
+
+    @property
+    def other_share(self) -> float:
+        """Fraction of the machine's capacity used by others (incl. steal) during the interval."""
+        capacity = self.wall * (os.cpu_count() or 1)
+        return (self.other + self.steal) / capacity if capacity else 0.0
+
+
+class CpuMeter:
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._tree = tree_cpu_seconds()
+        self._machine = machine_cpu_seconds()
+
+    def stop(self) -> CpuUsage:
+        wall = time.perf_counter() - self._wall
+        main, children = (b - a for a, b in zip(self._tree, tree_cpu_seconds(), strict=True))
+        busy, steal = (b - a for a, b in zip(self._machine, machine_cpu_seconds(), strict=True))
+        other = max(0.0, busy - steal - main - children)
+        return CpuUsage(wall=wall, main=main, children=children, other=other, steal=steal)
+
+
 # ==== pipeline ==================================================================================
 
 
@@ -371,8 +414,7 @@ class PhaseResult:
     chunks: int
     upload_seconds: float
     seconds: float  # first upload -> last document ready/failed
-    cpu_main_seconds: float
-    cpu_children_seconds: float
+    cpu: CpuUsage
     stage_ms_total: dict[str, float]
     stage_ms_mean: dict[str, float]
     stage_ms_p95: dict[str, float]
@@ -410,7 +452,7 @@ def ingest_phase(
     rejected: list[str] = []
     deduplicated = 0
     document_ids: set[str] = set()
-    cpu_before = tree_cpu_seconds()
+    meter = CpuMeter()
     started = time.perf_counter()
     for contract in contracts:
         filename = sanitize_filename(f"{contract.name}.{fmt}")
@@ -456,7 +498,7 @@ def ingest_phase(
             break
         time.sleep(0.1)
     seconds = time.perf_counter() - started
-    cpu_after = tree_cpu_seconds()
+    cpu = meter.stop()
 
     with runtime.sessions() as session:
         rows = session.execute(
@@ -492,8 +534,7 @@ def ingest_phase(
         chunks=chunks or 0,
         upload_seconds=upload_seconds,
         seconds=seconds,
-        cpu_main_seconds=cpu_after[0] - cpu_before[0],
-        cpu_children_seconds=cpu_after[1] - cpu_before[1],
+        cpu=cpu,
         stage_ms_total={k: sum(v) for k, v in stage_values.items()},
         stage_ms_mean={k: statistics.fmean(v) for k, v in stage_values.items()},
         stage_ms_p95={k: percentile(v, 95) for k, v in stage_values.items()},
@@ -672,7 +713,15 @@ def build_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     pdf = results["phases"].get("pdf")
     if b:
         rows.append(("PDF documents / pages", f"{b['documents']} / {b['pages']:,}", ""))
-        rows.append(("bare pypdfium2", f"{b['pages_per_second']:,.0f} pages/s ({b['seconds']:.2f} s)", ""))
+        passes = ", ".join(f"{r['pages_per_second']:,.0f}" for r in results["baseline_runs"])
+        rows.append(
+            (
+                "bare pypdfium2 (1 process)",
+                f"{b['pages_per_second']:,.0f} pages/s ({b['seconds']:.2f} s; passes before/after: {passes})",
+                "",
+            )
+        )
+        rows.append(("bare pypdfium2 CPU s", _cpu(b["cpu"]), ""))
     if pdf:
         rows.append(
             (
@@ -730,19 +779,20 @@ def build_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     for fmt, p in results["phases"].items():
         stages = ", ".join(f"{k} {v:.1f}" for k, v in p["stage_ms_mean"].items())
         rows.append((f"{fmt.upper()} mean ms/doc by stage", stages, ""))
-        rows.append(
-            (
-                f"{fmt.upper()} CPU s main / children",
-                f"{p['cpu_main_seconds']:.1f} / {p['cpu_children_seconds']:.1f} "
-                f"(wall {p['seconds']:.1f} s x {m['nproc']} CPU)",
-                "",
-            )
-        )
+        rows.append((f"{fmt.upper()} CPU s main / extraction children", _cpu(p["cpu"]), ""))
         if p["ocr_pages"]:
             rows.append((f"{fmt.upper()} pages OCR'd", str(p["ocr_pages"]), ""))
     if "sandbox_round_trip_ms" in results:
         rows.append(("sandbox round trip (tiny file)", f"{results['sandbox_round_trip_ms']:.1f} ms", ""))
     return rows
+
+
+def _cpu(cpu: dict[str, float]) -> str:
+    share = (cpu["other"] + cpu["steal"]) / max(cpu["wall"] * (os.cpu_count() or 1), 1e-9)
+    return (
+        f"{cpu['main']:.1f} / {cpu['children']:.1f} of {cpu['wall']:.1f} s x {os.cpu_count()} CPU; "
+        f"other processes {cpu['other']:.1f} s, steal {cpu['steal']:.1f} s ({share:.0%} of the machine)"
+    )
 
 
 def format_table(rows: Sequence[tuple[str, str, str]]) -> str:
@@ -827,11 +877,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     results["database"] = settings.resolved_database_url.split("@")[-1].replace(str(ROOT) + "/", "")
 
-    if "pdf" in args.formats:
-        log("baseline: bare pypdfium2")
-        baseline = bare_pypdfium2([c.rendered["pdf"] for c in contracts], settings.ocr_min_chars_per_page)
-        results["baseline"] = {**asdict(baseline), "pages_per_second": baseline.pages_per_second}
-        log(f"baseline: {baseline.pages} pages in {baseline.seconds:.2f} s")
+    pdf_paths = [c.rendered["pdf"] for c in contracts] if "pdf" in args.formats else []
+    baselines: list[Baseline] = []
+
+    def baseline_pass(when: str) -> None:
+        log(f"baseline ({when}): bare pypdfium2")
+        baseline = bare_pypdfium2(pdf_paths, settings.ocr_min_chars_per_page)
+        baselines.append(baseline)
+        log(f"baseline ({when}): {baseline.pages} pages in {baseline.seconds:.2f} s")
+
+    if pdf_paths:
+        baseline_pass("before")
 
     configure_logging("WARNING", json=True)
     runtime = build_runtime(settings)
@@ -866,6 +922,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         sampler.stop()
         runtime.close()
+    if pdf_paths:
+        # Twice, before and after the pipeline, and the faster pass counts: a burst of load from
+        # elsewhere on the machine must not make the baseline look slow (and the target easy).
+        baseline_pass("after")
+        runs = [{**asdict(b), "pages_per_second": b.pages_per_second} for b in baselines]
+        results["baseline_runs"] = runs
+        results["baseline"] = max(runs, key=lambda r: r["pages_per_second"])
 
     results["memory"] = {
         "tree_peak_bytes": sampler.peak_bytes,

@@ -1,0 +1,112 @@
+"""The web UI in real headless Chromium against a real `legalai serve` process.
+
+A newcomer's path: create a matter, upload files with the progress bar, watch the table turn
+`ready` without reloading, open a document, search with highlights. Fails on any console error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.docs import CONTRACT, make_pdf
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (make test installs it)", pytrace=False)
+        pytest.skip("chromium is not installed")
+    port = _free_port()
+    env = {**os.environ, "LEGALAI_DATA_DIR": str(tmp_path / "data"), "LEGALAI_ENVIRONMENT": "local"}
+    env.pop("LEGALAI_DATABASE_URL", None)
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "legalai.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1):  # noqa: S310 - loopback only
+                    break
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_create_upload_watch_read_and_search_in_chromium(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    (tmp_path / "msa.pdf").write_bytes(make_pdf([CONTRACT, "Schedule A. Fees are due within 30 days."]))
+    (tmp_path / "memo.txt").write_text("Internal memo: the indemnification cap is < USD 2m & > USD 1m.")
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page.goto(server)
+        page.fill("#name", "Acme v. Widgets")
+        page.click("form[action='/matters'] button[type=submit]")
+        expect(page.locator("h1")).to_contain_text("Acme v. Widgets")
+
+        page.set_input_files("#files", [str(tmp_path / "msa.pdf"), str(tmp_path / "memo.txt")])
+        page.click("#upload-form button[type=submit]")
+        expect(page.locator("#upload-results")).to_contain_text("msa.pdf", timeout=30_000)
+        # The table refreshes itself (HTMX polling) until both documents are ready.
+        expect(page.locator("table tbody tr", has_text="ready")).to_have_count(2, timeout=60_000)
+
+        page.click("text=msa.pdf")
+        expect(page.locator("#page-2")).to_contain_text("Schedule A")
+
+        page.goto(page.url.split("/documents/")[0] + "/")
+        page.click("text=Acme v. Widgets")
+        page.fill("#matter-search", "indemnif*")
+        page.press("#matter-search", "Enter")
+        marks = page.locator("mark")
+        expect(marks.first).to_be_visible()
+        assert "indemnif" in marks.first.inner_text().lower()
+        # Document text is shown as text, never as markup.
+        expect(page.locator("body")).to_contain_text("cap is < USD 2m & > USD 1m")
+        page.screenshot(path=str(tmp_path / "search.png"))
+        browser.close()
+    assert errors == []
