@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.fixtures.docs import CONTRACT, make_pdf
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,7 +47,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1):  # noqa: S310 - loopback only
+                with urllib.request.urlopen(f"{url}/health", timeout=1):
                     break
             except OSError:
                 assert proc.poll() is None, (tmp_path / "server.log").read_text()
