@@ -105,8 +105,8 @@ def test_damaged_zip_is_left_to_the_archive_handler() -> None:
         "\ufeff  \n<HTML><p>x</p></HTML>",
         '<?xml version="1.0"?>\n<!-- saved --><html xmlns="http://www.w3.org/1999/xhtml"></html>',
         "<body>just a body</body>",
-        "Some intro text then <div class='a'>a div</div>",
-        "Hello <P>paragraph",
+        "<div class='a'>a div</div> and some text",
+        "Intro <p>one</p><ul><li>two</li></ul><br/>",
     ],
 )
 def test_html(markup: str) -> None:
@@ -128,6 +128,8 @@ def test_email() -> None:
 
 def test_angle_brackets_in_prose_are_not_html() -> None:
     assert _kind(b"Where a<b and c>d, clause <5> applies") == "text"
+    assert _kind(b"Note: the cap is <b>USD 2m</b> per claim.") == "text"
+    assert _kind(b"Some intro text then <div class='a'>a div</div>") == "text"
 
 
 def test_text_with_one_header_like_line_is_text() -> None:

@@ -248,7 +248,7 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->\s*", re.DOTALL)
 # A known tag name closed right away or followed by an attribute: "<p>", "<div class=...", "<br/>".
 # Requiring that keeps prose such as "if a<b and c>d" from being taken for markup.
 _HTML_TAG = re.compile(
-    r"<(?:div|p|table|tr|td|br|span|a|h[1-6]|ul|ol|li|title|meta|style|script|font|center|b|i|u"
+    r"<(div|p|table|tr|td|br|span|a|h[1-6]|ul|ol|li|title|meta|style|script|font|center|b|i|u"
     r"|strong|em|hr|img)(?:\s*/?>|\s+[a-z-]+\s*=)",
     re.IGNORECASE,
 )
@@ -260,9 +260,18 @@ def _classify_text(text: str) -> DetectedFormat:
         return HTML
     if _looks_like_email(stripped):
         return EMAIL
-    if _HTML_TAG.search(stripped[:1024]):
+    if _looks_like_fragment(stripped[:1024]):
         return HTML
     return TEXT
+
+
+def _looks_like_fragment(head: str) -> bool:
+    """An HTML fragment without <html>: it opens with a tag, or uses several different tags.
+
+    A plain-text note that mentions one tag ("the <b> element", "<script>") stays text.
+    """
+    tags = {m.group(1).lower() for m in _HTML_TAG.finditer(head)}
+    return bool(tags) and (_HTML_TAG.match(head) is not None or len(tags) >= 3)
 
 
 def _starts_like_html(text: str) -> bool:
