@@ -256,7 +256,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if settings.effective_worker_mode == "inprocess":
             rt.queue.start_worker()
             # Single process: nothing else can be holding a lease, so every unfinished job is ours.
-            rt.queue.recover(include_live_leases=True)
+            rt.queue.recover(release_own_leases=True)
             rt.queue.start_sweeper()
         log.info("app.started", environment=settings.environment.value, worker=settings.effective_worker_mode)
         try:

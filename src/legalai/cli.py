@@ -99,16 +99,19 @@ def serve(
     settings = _validated()
     if migrate or settings.is_sqlite:
         db_upgrade()
-    application = create_app(settings)
     console.print(f"LegalAI on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_config": None,
+        "access_log": False,  # each request is logged once, as structured JSON, by the app
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 30,
+    }
+    if settings.api_processes > 1:  # each process builds its own app from the same environment
+        uvicorn.run("legalai.app:create_app", factory=True, workers=settings.api_processes, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 @app.command()

@@ -17,7 +17,13 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from legalai.documents.models import DocumentVersion
-from legalai.documents.tasks import DocumentProcessor, PermanentJobError, TransientJobError, stale_versions
+from legalai.documents.tasks import (
+    DocumentProcessor,
+    PermanentJobError,
+    TransientJobError,
+    release_leases,
+    stale_versions,
+)
 from legalai.kit.db import transaction
 from legalai.observability.logging import bound_contextvars, get_logger
 from legalai.settings import Settings
@@ -100,10 +106,16 @@ class JobQueue:
         )
         self._worker.start()
 
-    def recover(self, *, include_live_leases: bool = False) -> int:
-        """Enqueue every version the database says is unfinished. Returns how many."""
+    def recover(self, *, release_own_leases: bool = False) -> int:
+        """Enqueue every version the database says is unfinished. Returns how many.
+
+        ``release_own_leases``: this is the only worker (in-process mode), so leases left by its
+        previous run are void and those jobs restart now rather than when the lease expires.
+        """
         with transaction(self.processor.rt.sessions) as session:
-            pending = stale_versions(session, include_live_leases=include_live_leases)
+            if release_own_leases:
+                release_leases(session)
+            pending = stale_versions(session)
         for version_id, org, matter in pending:
             self.send(version_id, org, matter, None)
         if pending:

@@ -392,14 +392,25 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def stale_versions(session: Session, *, include_live_leases: bool) -> list[tuple[str, str, str]]:
-    """Versions left queued or processing (e.g. by a crash): (version id, organization, matter)."""
+def release_leases(session: Session) -> int:
+    """Free every processing lease: only for a single process that knows no other worker exists
+    (the in-process worker at start-up), so its own interrupted jobs restart at once."""
+    result = session.execute(
+        update(DocumentVersion)
+        .where(DocumentVersion.status == ProcessingStatus.processing.value)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+def stale_versions(session: Session) -> list[tuple[str, str, str]]:
+    """Versions left queued, or processing under an expired lease (a crash, a lost message):
+    (version id, organization, matter)."""
     now = utcnow()
     cond = or_(
         DocumentVersion.status == ProcessingStatus.queued.value,
-        DocumentVersion.status == ProcessingStatus.processing.value
-        if include_live_leases
-        else (DocumentVersion.status == ProcessingStatus.processing.value)
+        (DocumentVersion.status == ProcessingStatus.processing.value)
         & or_(DocumentVersion.lease_expires_at.is_(None), DocumentVersion.lease_expires_at < now),
     )
     rows = session.execute(
