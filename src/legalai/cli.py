@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from legalai.settings import ConfigurationError, Settings
 
@@ -296,7 +297,10 @@ def _print_ingest(rows: list[dict[str, Any]], as_json: bool) -> None:
         note = r.get("error") or ("duplicate of existing document" if r.get("deduplicated") else "")
         status = r["status"]
         table.add_row(
-            r["file"], f"[{colors.get(status, 'yellow')}]{status}[/]", str(r.get("pages") or ""), note
+            Text(r["file"]),
+            Text(status, style=colors.get(status, "yellow")),
+            str(r.get("pages") or ""),
+            Text(note),
         )
     console.print(table)
 
@@ -349,13 +353,11 @@ def search(
         return
     table = Table("score", "file", "page", "span", "snippet")
     for h in hits:
-        snippet = h.snippet
-        for hl in reversed(h.highlights):
-            a, b = hl.start - h.snippet_start, hl.end - h.snippet_start
-            snippet = snippet[:a] + "[bold yellow]" + snippet[a:b] + "[/]" + snippet[b:]
-        table.add_row(
-            f"{h.score:.3f}", h.filename, str(h.page), f"{h.start}-{h.end}", " ".join(snippet.split())
-        )
+        # Document text is data, never console markup: build a Text and style the spans.
+        snippet = Text(h.snippet.replace("\n", " "))
+        for hl in h.highlights:
+            snippet.stylize("bold yellow", hl.start - h.snippet_start, hl.end - h.snippet_start)
+        table.add_row(f"{h.score:.3f}", Text(h.filename), str(h.page), f"{h.start}-{h.end}", snippet)
     console.print(table)
 
 
