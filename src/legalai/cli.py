@@ -221,7 +221,7 @@ def ingest(
                 }
             )
         if wait:
-            _wait_for(runtime, rows, timeout, show=not as_json)
+            _wait_for(runtime, principal, rows, timeout, show=not as_json)
         _print_ingest(rows, as_json)
         if any(r["status"] in ("failed", "rejected") for r in rows):
             raise typer.Exit(1)
@@ -248,10 +248,10 @@ def _local_runtime(*, start_worker: bool) -> tuple[Any, Any]:
     return runtime, principal
 
 
-def _wait_for(runtime: Any, rows: list[dict[str, Any]], timeout: float, *, show: bool) -> None:
-    from sqlalchemy import select
-
-    from legalai.documents.models import Document, DocumentVersion
+def _wait_for(
+    runtime: Any, principal: Any, rows: list[dict[str, Any]], timeout: float, *, show: bool
+) -> None:
+    from legalai.documents.repository import DocumentRepository
 
     pending = {r["document_id"] for r in rows if r.get("document_id")}
     by_id = {r["document_id"]: r for r in rows if r.get("document_id")}
@@ -268,16 +268,7 @@ def _wait_for(runtime: Any, rows: list[dict[str, Any]], timeout: float, *, show:
         task = progress.add_task("docs", total=len(pending))
         while pending and time.monotonic() < deadline:
             with runtime.sessions() as session:
-                found = session.execute(
-                    select(
-                        Document.id,
-                        Document.status,
-                        DocumentVersion.failure_reason,
-                        DocumentVersion.page_count,
-                    )
-                    .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
-                    .where(Document.id.in_(pending))
-                ).all()
+                found = DocumentRepository(session, principal).progress(list(pending))
             for doc_id, status, reason, pages in found:
                 if status in ("ready", "failed"):
                     pending.discard(doc_id)

@@ -197,6 +197,21 @@ class DocumentRepository:
             .order_by(ProcessingEvent.id)
         ).all()
 
+    def count_in_matter(self, matter_id: str) -> int:
+        stmt = self._documents().where(Document.matter_id == matter_id)
+        return self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+    def progress(self, document_ids: Sequence[str]) -> list[tuple[str, str, str | None, int | None]]:
+        """(document id, status, failure reason, page count) of the current versions."""
+        stmt = (
+            select(Document.id, Document.status, DocumentVersion.failure_reason, DocumentVersion.page_count)
+            .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
+            .where(Document.organization_id == self.principal.organization_id, Document.id.in_(document_ids))
+        )
+        if self.principal.matter_ids is not None:
+            stmt = stmt.where(Document.matter_id.in_(self.principal.matter_ids))
+        return [(r[0], r[1], r[2], r[3]) for r in self.session.execute(stmt).all()]
+
     def counts_by_status(self, matter_id: str) -> dict[str, int]:
         rows = self.session.execute(
             select(Document.status, func.count())
