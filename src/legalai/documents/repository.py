@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -16,12 +17,37 @@ from legalai.kit.errors import NotFound
 
 @dataclass(frozen=True)
 class DocumentFilter:
+    """Which documents of a matter to list or search."""
+
+    document_id: str | None = None
     status: str | None = None
     kind: str | None = None
     path_prefix: str | None = None
     filename: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
+
+
+def apply_filter(stmt: SelectT, flt: DocumentFilter) -> SelectT:
+    """Narrow any statement that includes ``Document`` (listing, search) by a filter."""
+    if flt.document_id:
+        stmt = stmt.where(Document.id == flt.document_id)
+    if flt.status:
+        stmt = stmt.where(Document.status == flt.status)
+    if flt.kind:
+        stmt = stmt.where(Document.kind == flt.kind)
+    if flt.path_prefix:
+        stmt = stmt.where(Document.path.startswith(flt.path_prefix.strip("/"), autoescape=True))
+    if flt.filename:
+        stmt = stmt.where(Document.filename == flt.filename)
+    if flt.created_from:
+        stmt = stmt.where(Document.created_at >= flt.created_from)
+    if flt.created_to:
+        stmt = stmt.where(Document.created_at <= flt.created_to)
+    return stmt
 
 
 class DocumentRepository:
@@ -64,20 +90,7 @@ class DocumentRepository:
         return rows, total
 
     def _filtered(self, matter_id: str, flt: DocumentFilter) -> Select[Document]:
-        stmt = self._documents().where(Document.matter_id == matter_id)
-        if flt.status:
-            stmt = stmt.where(Document.status == flt.status)
-        if flt.kind:
-            stmt = stmt.where(Document.kind == flt.kind)
-        if flt.path_prefix:
-            stmt = stmt.where(Document.path.startswith(flt.path_prefix.strip("/"), autoescape=True))
-        if flt.filename:
-            stmt = stmt.where(Document.filename == flt.filename)
-        if flt.created_from:
-            stmt = stmt.where(Document.created_at >= flt.created_from)
-        if flt.created_to:
-            stmt = stmt.where(Document.created_at <= flt.created_to)
-        return stmt
+        return apply_filter(self._documents().where(Document.matter_id == matter_id), flt)
 
     def find_by_name(self, matter_id: str, path: str, filename: str) -> Document | None:
         return self.session.scalar(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
 from legalai.accounts.service import local_principal
+from legalai.kit.db import transaction
 from legalai.runtime import Runtime
 
 
@@ -21,15 +22,8 @@ def get_runtime(request: Request) -> Runtime:
 def _session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the endpoint returns, before the response leaves
     (so a client never reads back an id that is not yet committed), rolled back on any error."""
-    session = get_runtime(request).sessions()
-    try:
+    with transaction(get_runtime(request).sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, column, func, literal_column, select, table, text
@@ -18,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from legalai.accounts.principal import Principal
 from legalai.documents.models import Chunk, Document
+from legalai.documents.repository import DocumentFilter, apply_filter
 from legalai.matters.repository import MatterRepository
 from legalai.search.query import Query, Term, parse, stem, to_fts5, to_tsquery
 
@@ -26,14 +26,8 @@ SNIPPET_CHARS = 240
 _fts = table("chunks_fts", column("rowid"), column("rank"))
 
 
-@dataclass(frozen=True)
-class SearchFilters:
-    document_id: str | None = None
-    filename: str | None = None
-    kind: str | None = None
-    path_prefix: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+# Search narrows by the same filter as document listing.
+SearchFilters = DocumentFilter
 
 
 @dataclass
@@ -104,19 +98,7 @@ def _scope(
         Document.organization_id == principal.organization_id,
         Document.current_version_id == Chunk.version_id,
     )
-    if flt.document_id:
-        stmt = stmt.where(Document.id == flt.document_id)
-    if flt.filename:
-        stmt = stmt.where(Document.filename == flt.filename)
-    if flt.kind:
-        stmt = stmt.where(Document.kind == flt.kind)
-    if flt.path_prefix:
-        stmt = stmt.where(Document.path.startswith(flt.path_prefix.strip("/"), autoescape=True))
-    if flt.created_from:
-        stmt = stmt.where(Document.created_at >= flt.created_from)
-    if flt.created_to:
-        stmt = stmt.where(Document.created_at <= flt.created_to)
-    return stmt
+    return apply_filter(stmt, flt)
 
 
 def _hit(row: Row[Chunk, Document, float], query: Query) -> SearchHit:
