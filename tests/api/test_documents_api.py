@@ -289,3 +289,35 @@ def test_request_id_is_echoed(client: TestClient) -> None:
     assert res.headers["x-request-id"] == "abc-123"
     res = client.get("/health", headers={"X-Request-ID": "bad id\n"})
     assert res.headers["x-request-id"] != "bad id\n"
+
+
+def test_search_and_listing_filter_by_upload_date(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    [item] = upload(client, matter_id, ("dated.txt", b"Escrow release conditions."))["accepted"]
+    wait_ready(client, [item["document_id"]])
+    base = f"/api/v1/matters/{matter_id}"
+    hits = client.get(f"{base}/search", params={"q": "escrow", "created_from": "2000-01-01T00:00:00Z"}).json()
+    assert len(hits["hits"]) == 1
+    hits = client.get(f"{base}/search", params={"q": "escrow", "created_to": "2000-01-01T00:00:00Z"}).json()
+    assert hits["hits"] == []
+    listing = client.get(f"{base}/documents", params={"created_from": "2999-01-01T00:00:00Z"}).json()
+    assert listing["total"] == 0
+
+
+def test_openapi_documents_every_api_route(client: TestClient) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = set(schema["paths"])
+    assert {
+        "/api/v1/matters",
+        "/api/v1/matters/{matter_id}",
+        "/api/v1/matters/{matter_id}/documents",
+        "/api/v1/matters/{matter_id}/search",
+        "/api/v1/documents/{document_id}",
+        "/api/v1/documents/{document_id}/pages",
+        "/api/v1/documents/{document_id}/pages/{number}",
+        "/api/v1/documents/{document_id}/original",
+        "/api/v1/documents/{document_id}/versions",
+        "/api/v1/documents/{document_id}/history",
+    } <= paths
+    assert client.get("/api/docs").status_code == 200

@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, func, select, update
+from tests.conftest import make_settings, upload
 
 from legalai.app import create_app
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page
 from legalai.kit.db import utcnow
-from tests.conftest import make_settings, upload
 
 
 def test_restart_resumes_interrupted_and_lost_jobs(
@@ -39,7 +39,9 @@ def test_restart_resumes_interrupted_and_lost_jobs(
         conn.execute(
             update(DocumentVersion)
             .where(DocumentVersion.id == interrupted)
-            .values(status="processing", lease_owner="dead-worker", lease_expires_at=utcnow() + timedelta(hours=1))
+            .values(
+                status="processing", lease_owner="dead-worker", lease_expires_at=utcnow() + timedelta(hours=1)
+            )
         )
         conn.execute(update(DocumentVersion).where(DocumentVersion.id == lost).values(status="queued"))
         conn.execute(update(Document).where(Document.id.in_(ids)).values(status="queued"))
@@ -50,6 +52,8 @@ def test_restart_resumes_interrupted_and_lost_jobs(
         assert client.get(f"/api/v1/matters/{matter}/search", params={"q": "lease"}).json()["hits"]
 
     with engine.connect() as conn:
-        pages = conn.scalar(select(func.count()).select_from(Page).where(Page.version_id.in_(versions.values())))
+        pages = conn.scalar(
+            select(func.count()).select_from(Page).where(Page.version_id.in_(versions.values()))
+        )
     engine.dispose()
     assert pages == 2

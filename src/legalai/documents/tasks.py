@@ -81,7 +81,16 @@ class DocumentProcessor:
             except ExtractionError as exc:
                 self._fail(claimed, me, exc.reason, exc.code)
                 return Outcome(ProcessingStatus.failed.value, exc.reason, timings)
-            return self._finish(claimed, me, result, timings)
+            except BaseException as exc:
+                # A transient failure (storage, database): give the claim back so the retry, in
+                # whichever worker, can take it at once instead of waiting for the lease to expire.
+                self._release(claimed, me, exc)
+                raise
+            try:
+                return self._finish(claimed, me, result, timings)
+            except BaseException as exc:
+                self._release(claimed, me, exc)
+                raise
 
     # ---- stages -------------------------------------------------------------------------------
 
@@ -303,6 +312,19 @@ class DocumentProcessor:
         metrics.EXTRACTION_FAILURES.labels(code).inc()
         metrics.DOCUMENTS_PROCESSED.labels("failed").inc()
         log.warning("job.failed", reason=reason, code=code)
+
+    def _release(self, version: DocumentVersion, me: str, exc: BaseException) -> None:
+        try:
+            with transaction(self.rt.sessions) as session:
+                session.execute(
+                    update(DocumentVersion)
+                    .where(DocumentVersion.id == version.id, DocumentVersion.lease_owner == me)
+                    .values(status=ProcessingStatus.queued.value, lease_owner=None, lease_expires_at=None)
+                )
+                _set_document_status(session, version, ProcessingStatus.queued.value)
+                _event(session, version.id, "job", "retry", me, f"{type(exc).__name__}: {exc}"[:500])
+        except Exception as release_error:  # noqa: BLE001 - the lease then simply expires
+            log.warning("job.release_failed", error=str(release_error))
 
     def fail_after_retries(self, version_id: str, reason: str) -> None:
         """Called when transient errors exhausted the retries: give the user a reason, not a spinner."""
