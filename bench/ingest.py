@@ -819,6 +819,25 @@ def _cpu(cpu: dict[str, float]) -> str:
     )
 
 
+NOISY_SHARE = 0.10
+
+
+def noise_warnings(results: dict[str, Any]) -> list[str]:
+    """Timed intervals during which other processes used a noticeable share of the machine."""
+    timed = [
+        (f"bare pypdfium2 pass {i + 1}", r["cpu"]) for i, r in enumerate(results.get("baseline_runs", []))
+    ]
+    timed += [(f"{fmt.upper()} ingestion", p["cpu"]) for fmt, p in results["phases"].items()]
+    warnings = []
+    for label, cpu in timed:
+        share = (cpu["other"] + cpu["steal"]) / max(cpu["wall"] * (os.cpu_count() or 1), 1e-9)
+        if share > NOISY_SHARE:
+            warnings.append(
+                f"other processes used {share:.0%} of the machine during {label}: not representative"
+            )
+    return warnings
+
+
 def format_table(rows: Sequence[tuple[str, str, str]]) -> str:
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
@@ -976,6 +995,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "target": TARGET_P95_MS,
         "pass": search.p95_ms < TARGET_P95_MS,
     }
+    results["warnings"] = noise_warnings(results)
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return results
 
@@ -991,6 +1011,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if results["search"]["slowest"]:
             slow = ", ".join(f"{q!r} {ms} ms" for q, ms in results["search"]["slowest"])
             print(f"slowest queries: {slow}")
+        for warning in results["warnings"]:
+            print(f"WARNING: {warning}")
         print(f"results: {results['run_dir']}/results.json")
     errors = sum(len(p["failed"]) + len(p["rejected"]) + p["timed_out"] for p in results["phases"].values())
     return 1 if errors else 0

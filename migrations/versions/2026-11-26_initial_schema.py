@@ -187,8 +187,8 @@ def upgrade() -> None:
 
 
 def _create_full_text_index() -> None:
-    """PostgreSQL: a stored tsvector with a GIN index. SQLite: an external-content FTS5 table kept
-    in step with ``chunks`` by triggers. Both index exactly the chunk text."""
+    """PostgreSQL: a stored tsvector with a GIN index. SQLite: an external-content FTS5 table; rows
+    are added by the index stage and removed by triggers. Both index exactly the chunk text."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "ALTER TABLE chunks ADD COLUMN tsv tsvector "
@@ -200,10 +200,8 @@ def _create_full_text_index() -> None:
         "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id', "
         "tokenize='porter unicode61 remove_diacritics 2')"
     )
-    op.execute(
-        "CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN "
-        "INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text); END"
-    )
+    # No insert trigger: the index stage adds a version's chunks in one statement
+    # (legalai.search.lexical.index_chunks), about twice as fast as a trigger per row.
     op.execute(
         "CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN "
         "INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text); END"
@@ -217,7 +215,7 @@ def _create_full_text_index() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for trigger in ("chunks_fts_insert", "chunks_fts_delete", "chunks_fts_update"):
+        for trigger in ("chunks_fts_delete", "chunks_fts_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS chunks_fts")
     with op.batch_alter_table("processing_events", schema=None) as batch_op:

@@ -38,6 +38,7 @@ from legalai.documents.service import queue_version
 from legalai.kit.db import transaction, utcnow
 from legalai.observability import metrics
 from legalai.observability.logging import bound_contextvars, get_logger
+from legalai.search.lexical import index_chunks
 from legalai.storage.protocol import BlobCorrupted, BlobNotFound, blob_key
 
 log = get_logger(__name__)
@@ -195,6 +196,7 @@ class DocumentProcessor:
                         for i, s in enumerate(spans)
                     ],
                 )
+            index_chunks(session, version.id)
             children = self._add_attachments(session, version, result)
             timings["index"] = _ms(started)
             session.execute(

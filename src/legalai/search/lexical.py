@@ -51,6 +51,15 @@ class SearchHit:
     highlights: list[Highlight] = field(default_factory=list)
 
 
+def index_chunks(session: Session, version_id: str) -> None:
+    """Add a version's chunks to the full-text index (PostgreSQL does it in the generated column)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            text("INSERT INTO chunks_fts(rowid, text) SELECT id, text FROM chunks WHERE version_id = :v"),
+            {"v": version_id},
+        )
+
+
 def search(
     session: Session,
     principal: Principal,

@@ -78,7 +78,8 @@ def _extract_page(
         return ExtractedPage(number=number, text="")
     try:
         text = _page_text(page)
-        if _visible_chars(text) >= min_chars:
+        if _visible_chars(text) >= min_chars or not _has_graphics(page):
+            # Little text and nothing drawn but text: a short born-digital page, not a scan.
             return ExtractedPage(number=number, text=text)
         ocr_text = _ocr_page(page, languages, dpi)
     finally:
@@ -100,7 +101,16 @@ def _page_text(page: pdfium.PdfPage) -> str:
 
 
 def _visible_chars(text: str) -> int:
-    return sum(1 for ch in text if not ch.isspace())
+    return len("".join(text.split()))
+
+
+def _has_graphics(page: pdfium.PdfPage) -> bool:
+    """Whether anything on the page besides text objects could hold text for OCR (images, paths
+    such as outlined glyphs, forms); an empty or text-only page cannot."""
+    try:
+        return any(obj.type != pdfium_c.FPDF_PAGEOBJ_TEXT for obj in page.get_objects(max_depth=3))
+    except pdfium.PdfiumError:
+        return True
 
 
 def _ocr_page(page: pdfium.PdfPage, languages: str, dpi: int) -> str:
