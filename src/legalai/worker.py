@@ -24,7 +24,7 @@ from legalai.documents.tasks import (
     release_leases,
     stale_versions,
 )
-from legalai.kit.db import transaction
+from legalai.kit.db import refresh_planner_statistics, transaction
 from legalai.observability.logging import bound_contextvars, get_logger
 from legalai.settings import Settings
 
@@ -129,6 +129,9 @@ class JobQueue:
             while not self._stop.wait(interval_seconds):
                 try:
                     self.recover()
+                    analyzed = refresh_planner_statistics(self.processor.rt.engine)
+                    if analyzed:
+                        log.info("db.analyzed", tables=analyzed)
                 except Exception as exc:  # noqa: BLE001 - keep sweeping; the next round may succeed
                     log.warning("queue.sweep_failed", error=str(exc))
 

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from legalai.accounts.principal import Principal
 from legalai.documents.models import Chunk, Document
-from legalai.documents.repository import DocumentFilter, apply_filter
+from legalai.documents.repository import DocumentFilter, SelectT, apply_filter
 from legalai.matters.repository import MatterRepository
 from legalai.search.query import Query, Term, parse, stem, to_fts5, to_tsquery
 
@@ -74,17 +74,54 @@ def search(
     query = parse(query_text)
     flt = filters or SearchFilters()
     dialect = session.get_bind().dialect.name
-    stmt = _postgres(query) if dialect == "postgresql" else _sqlite(query)
-    stmt = _scope(stmt, principal, matter_id, flt).limit(limit).offset(offset)
+    if dialect == "postgresql":
+        stmt = _postgres(query, principal, matter_id, flt, limit, offset)
+    else:
+        stmt = _scope(_sqlite(query), principal, matter_id, flt).limit(limit).offset(offset)
     rows = session.execute(stmt).all()
     return [_hit(row, query) for row in rows]
 
 
-def _postgres(query: Query) -> Select[Chunk, Document, float]:
+def _postgres(
+    query: Query, principal: Principal, matter_id: str, flt: SearchFilters, limit: int, offset: int
+) -> Select[Chunk, Document, float]:
     tsq = func.to_tsquery(literal_column("'english'::regconfig"), to_tsquery(query))
     tsv: ColumnElement[Any] = literal_column("chunks.tsv")
-    score = func.ts_rank_cd(tsv, tsq, 32).label("score")
-    return select(Chunk, Document, score).where(tsv.op("@@")(tsq)).order_by(score.desc(), Chunk.id)
+    # Three steps, so the planner cannot pick a bad order (it estimates @@ poorly and would walk
+    # every chunk of the matter testing each tsvector): (1) the matter's matching chunks from the
+    # GIN index, scored, materialized as narrow rows; (2) those on current versions of documents
+    # passing the filters, one page of them; (3) only then the whole chunk and document rows.
+    matches = (
+        select(
+            Chunk.id.label("chunk_id"),
+            Chunk.document_id,
+            Chunk.version_id,
+            func.ts_rank_cd(tsv, tsq, 32).label("score"),
+        )
+        .where(
+            tsv.op("@@")(tsq),
+            Chunk.organization_id == principal.organization_id,
+            Chunk.matter_id == matter_id,
+        )
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    page = apply_filter(
+        select(matches.c.chunk_id, matches.c.score)
+        .join(
+            Document,
+            (Document.id == matches.c.document_id) & (Document.current_version_id == matches.c.version_id),
+        )
+        .where(Document.organization_id == principal.organization_id, Document.matter_id == matter_id),
+        flt,
+    )
+    ranked = page.order_by(matches.c.score.desc(), matches.c.chunk_id).limit(limit).offset(offset).subquery()
+    return (
+        select(Chunk, Document, ranked.c.score)
+        .join(ranked, ranked.c.chunk_id == Chunk.id)
+        .join(Document, Document.id == Chunk.document_id)
+        .order_by(ranked.c.score.desc(), Chunk.id)
+    )
 
 
 def _sqlite(query: Query) -> Select[Chunk, Document, float]:
@@ -98,9 +135,7 @@ def _sqlite(query: Query) -> Select[Chunk, Document, float]:
     )
 
 
-def _scope(
-    stmt: Select[Chunk, Document, float], principal: Principal, matter_id: str, flt: SearchFilters
-) -> Select[Chunk, Document, float]:
+def _scope(stmt: SelectT, principal: Principal, matter_id: str, flt: SearchFilters) -> SelectT:
     stmt = stmt.join(Document, Document.id == Chunk.document_id).where(
         Chunk.organization_id == principal.organization_id,
         Chunk.matter_id == matter_id,
