@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import insert, text
 
 from legalai.kit.db import make_engine, refresh_planner_statistics
@@ -29,13 +31,11 @@ def test_stale_statistics_are_refreshed_on_postgres_only(database_url: str) -> N
             conn.execute(
                 text(
                     "INSERT INTO documents (id, organization_id, matter_id, filename, path, status, kind, "
-                    "created_at, updated_at) SELECT 'd' || g, 'o0', 'm1', 'f' || g, '', 'ready', 'text', now(), "
-                    "now() FROM generate_series(1, 700) g"
+                    "created_at, updated_at) SELECT 'd' || g, 'o0', 'm1', 'f' || g, '', 'ready', 'text', "
+                    "now(), now() FROM generate_series(1, 700) g"
                 )
             )
         # Statistics counters reach pg_stat views asynchronously; wait for them briefly.
-        import time
-
         for _ in range(50):
             analyzed = refresh_planner_statistics(engine)
             if analyzed:
