@@ -57,3 +57,8 @@ def test_service_refuses_to_start_in_unsafe_production() -> None:
 
     with pytest.raises(ConfigurationError):
         create_app(Settings(environment="production"))
+
+
+def test_lease_must_outlast_the_extraction_timeout() -> None:
+    s = Settings(job_lease_seconds=60, extraction_timeout_seconds=120)
+    assert any("JOB_LEASE_SECONDS" in p for p in s.problems())

@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     job_max_retries: int = 5
     job_min_backoff_ms: int = 1_000
     job_max_backoff_ms: int = 300_000
-    # How long a claimed document stays owned by one worker before another may take it over.
-    job_lease_seconds: int = 300
+    # How long a claimed document stays owned by one worker before another may take it over;
+    # longer than the extraction timeout, so a slow but live extraction is never taken over.
+    job_lease_seconds: int = 600
     redis_heartbeat_timeout_ms: int = 60_000
     # Out of 1,000,000 broker commands, how many also requeue messages of dead workers.
     redis_maintenance_chance: int = 1000
@@ -144,6 +145,8 @@ class Settings(BaseSettings):
             )
         if self.storage_backend == "s3" and not self.s3_bucket:
             found.append("LEGALAI_S3_BUCKET is required when LEGALAI_STORAGE_BACKEND=s3")
+        if self.job_lease_seconds <= self.extraction_timeout_seconds:
+            found.append("LEGALAI_JOB_LEASE_SECONDS must be longer than LEGALAI_EXTRACTION_TIMEOUT_SECONDS")
         if self.chunk_overlap_chars >= self.chunk_chars:
             found.append("LEGALAI_CHUNK_OVERLAP_CHARS must be smaller than LEGALAI_CHUNK_CHARS")
         if self.environment is not Environment.production:
