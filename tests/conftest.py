@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,56 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
+@dataclass
+class Identity:
+    organization_id: str
+    user_id: str
+    email: str
+    password: str
+    api_key: str
+
+
+def create_identity(
+    client: TestClient,
+    email: str = "owner@example.com",
+    organization: str = "Test Firm",
+    role: str = "owner",
+    scopes: frozenset[str] | None = None,
+) -> Identity:
+    """A person with a role in an organization and an API key, made through the services."""
+    from sqlalchemy import select
+
+    from legalai.accounts import service
+    from legalai.accounts.models import Organization, Role
+    from legalai.kit.db import transaction
+
+    password = "correct horse battery staple"
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with transaction(runtime.sessions) as session:
+        org = session.scalar(select(Organization).where(Organization.name == organization))
+        org = org or service.create_organization(session, organization)
+        user = service.find_user(session, email) or service.create_user(session, email, password)
+        service.add_to_organization(session, org.id, user.id, Role(role))
+        principal = service.principal_for(session, user, org.id)
+        if scopes is None:
+            scopes = frozenset({"read", "write", "admin"} if principal.can_manage else {"read", "write"})
+        _key, secret = service.create_api_key(session, principal, "tests", scopes)
+        return Identity(org.id, user.id, user.email, password, secret)
+
+
+def authorize(client: TestClient, **kwargs: Any) -> Identity:
+    """Make the client act as an owner (or as given) through an API key."""
+    identity = create_identity(client, **kwargs)
+    client.headers["Authorization"] = f"Bearer {identity.api_key}"
+    return identity
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     from legalai.app import create_app
 
     with TestClient(create_app(settings)) as test_client:
+        authorize(test_client)
         yield test_client
 
 

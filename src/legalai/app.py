@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -17,13 +19,15 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from legalai.accounts.service import ensure_default_organization
+from legalai.accounts.service import create_setup_token, has_any_user
 from legalai.kit.db import transaction
 from legalai.kit.errors import DomainError
 from legalai.observability import metrics
 from legalai.observability.logging import bind_contextvars, clear_contextvars, configure_logging, get_logger
 from legalai.runtime import Runtime, build_runtime
-from legalai.settings import Settings
+from legalai.security.headers import SecurityHeaders
+from legalai.security.ratelimit import RateLimitConfig, RateLimiter
+from legalai.settings import Environment, Settings
 from legalai.storage.protocol import BlobCorrupted, StorageError
 
 log = get_logger(__name__)
@@ -87,7 +91,12 @@ class _TooLarge(Exception):
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, request, **exc.extra)
+        response = problem(exc.status_code, exc.title, exc.detail, request, **exc.extra)
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="legalai"'
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(int(exc.extra["retry_after"]))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -154,9 +163,6 @@ def _install_request_middleware(app: FastAPI) -> None:
                     ms=round(elapsed * 1000, 1),
                 )
         response.headers["X-Request-ID"] = rid
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
 
@@ -241,6 +247,23 @@ def init_sentry(settings: Settings) -> None:
     )
 
 
+def announce_first_run(runtime: Runtime) -> str | None:
+    """On an installation without users, print a one-time link that creates the first owner."""
+    settings = runtime.settings
+    with transaction(runtime.sessions) as session:
+        if has_any_user(session):
+            return None
+        token = create_setup_token(session, timedelta(hours=settings.setup_link_hours))
+    link = f"{settings.base_url}/setup?token={token}"
+    if settings.environment is not Environment.test:
+        sys.stderr.write(
+            "\n  No users yet. Create the first owner (link valid for "
+            f"{settings.setup_link_hours} h, once):\n\n    {link}\n\n"
+        )
+    log.info("app.first_run", setup_link_issued=True)
+    return link
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.validate_for_startup()
@@ -251,8 +274,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
-        with transaction(rt.sessions) as session:
-            ensure_default_organization(session)
+        announce_first_run(rt)
         if settings.effective_worker_mode == "inprocess":
             rt.queue.start_worker()
             # Single process: nothing else can be holding a lease, so every unfinished job is ours.
@@ -262,6 +284,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            app.state.rate_limiter.close()
             if runtime is None:
                 rt.close()
 
@@ -280,13 +303,33 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # Outermost: 413 rejections and CORS preflights get the headers too.
+    app.add_middleware(SecurityHeaders, hsts=settings.environment is Environment.production)
+    app.state.rate_limiter = RateLimiter(
+        RateLimitConfig.build(
+            login_per_ip=settings.rate_limit_login_per_ip,
+            login_per_user=settings.rate_limit_login_per_user,
+            upload=settings.rate_limit_upload,
+            search=settings.rate_limit_search,
+            ai=settings.rate_limit_ai,
+            default=settings.rate_limit_default,
+            shared_ip_factor=settings.rate_limit_shared_ip_factor,
+            enabled=settings.rate_limit_enabled,
+        ),
+        redis_url=settings.redis_url,
+        namespace=settings.redis_namespace,
+    )
 
+    from legalai.accounts.endpoints import router as accounts_router
+    from legalai.audit.endpoints import router as audit_router
     from legalai.documents.endpoints import router as documents_router
     from legalai.matters.endpoints import router as matters_router
     from legalai.search.endpoints import router as search_router
     from legalai.web.views import mount_web
 
     api = APIRouter(prefix="/api/v1")
+    api.include_router(accounts_router)
+    api.include_router(audit_router)
     api.include_router(matters_router)
     api.include_router(documents_router)
     api.include_router(search_router)

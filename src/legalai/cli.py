@@ -22,6 +22,10 @@ from legalai.settings import ConfigurationError, Settings
 app = typer.Typer(help="LegalAI: ingest, extract, index and search legal documents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+admin_app = typer.Typer(help="People, keys and first-run set-up, for scripts.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -86,6 +90,118 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"database at {revision}: {_redact_url(settings.resolved_database_url)}")
 
 
+def _admin_session() -> Any:
+    """A migrated database and a transaction factory, for admin commands."""
+    from legalai.kit.db import make_engine, make_sessionmaker
+    from legalai.kit.migrate import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if settings.is_sqlite:
+        upgrade(engine)
+    return settings, engine, make_sessionmaker(engine)
+
+
+@admin_app.command("create-user")
+def admin_create_user(
+    email: Annotated[str, typer.Option(help="E-mail address (the sign-in name)")],
+    organization: Annotated[str, typer.Option(help="Organization name (created if it does not exist)")],
+    role: Annotated[str, typer.Option(help="owner, admin, attorney, paralegal or viewer")] = "attorney",
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="LEGALAI_NEW_PASSWORD", help="Password (prompted when omitted; 12+ characters)"),
+    ] = None,
+) -> None:
+    """Create a person (or add an existing one) in an organization with a role."""
+    from sqlalchemy import select
+
+    from legalai.accounts import service
+    from legalai.accounts.models import Organization, Role
+    from legalai.kit.db import transaction
+    from legalai.kit.errors import DomainError
+
+    try:
+        chosen_role = Role(role)
+    except ValueError as exc:
+        err.print(f"[red]Unknown role {role!r}[/red]; use owner, admin, attorney, paralegal or viewer")
+        raise typer.Exit(2) from exc
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _settings_obj, engine, sessions = _admin_session()
+    try:
+        with transaction(sessions) as session:
+            org = session.scalar(select(Organization).where(Organization.name == organization))
+            org = org or service.create_organization(session, organization)
+            user = service.find_user(session, email) or service.create_user(session, email, password, name)
+            service.add_to_organization(session, org.id, user.id, chosen_role)
+            console.print(f"{user.email} is {chosen_role.value} of {org.name} (user id {user.id})")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+
+
+@admin_app.command("create-api-key")
+def admin_create_api_key(
+    user: Annotated[str, typer.Option("--user", help="E-mail of the key's owner")],
+    name: Annotated[str, typer.Option(help="What the key is for")] = "script",
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin")] = "read,write",
+    expires_days: Annotated[int | None, typer.Option(help="Days until the key expires")] = None,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from datetime import timedelta
+
+    from legalai.accounts import service
+    from legalai.kit.db import transaction, utcnow
+    from legalai.kit.errors import DomainError
+
+    _settings_obj, engine, sessions = _admin_session()
+    try:
+        with transaction(sessions) as session:
+            principal = service.acting_principal(session, user)
+            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+            wanted = frozenset(s.strip() for s in scopes.split(",") if s.strip())
+            key, secret = service.create_api_key(session, principal, name, wanted, expires)
+        sys.stdout.write(secret + "\n")
+        err.print(f"key {key.prefix} for {user}, scopes {','.join(key.scopes)}: shown once, store it now")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+
+
+@admin_app.command("setup-link")
+def admin_setup_link() -> None:
+    """Print a new one-time link that creates the first owner (only while there are no users)."""
+    from datetime import timedelta
+
+    from legalai.accounts import service
+    from legalai.kit.db import transaction
+
+    settings, engine, sessions = _admin_session()
+    try:
+        with transaction(sessions) as session:
+            if service.has_any_user(session):
+                err.print("[red]This installation already has users;[/red] use `legalai admin create-user`.")
+                raise typer.Exit(2)
+            token = service.create_setup_token(session, timedelta(hours=settings.setup_link_hours))
+        sys.stdout.write(f"{settings.base_url}/setup?token={token}\n")
+    finally:
+        engine.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify(organization: Annotated[str | None, typer.Option(help="Organization id")] = None) -> None:
+    """Recompute every organization's audit hash chain; exit 1 at the first broken link."""
+    from legalai.audit.cli import verify_command
+
+    raise typer.Exit(verify_command(_settings().resolved_database_url, organization))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
@@ -98,6 +214,8 @@ def serve(
     from legalai.app import create_app
 
     settings = _validated()
+    # The address actually served, so printed links (the set-up link) point at it.
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if migrate or settings.is_sqlite:
         db_upgrade()
     console.print(f"LegalAI on http://{host or settings.host}:{port or settings.port}")
@@ -170,6 +288,10 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     wait: Annotated[bool, typer.Option(help="Wait until every document is processed")] = True,
     timeout: Annotated[float, typer.Option(help="Seconds to wait at most")] = 3600.0,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="LEGALAI_USER", help="Act as this user (default: the only owner)"),
+    ] = None,
 ) -> None:
     """Ingest files into a matter, wait for processing and print a per-file result table."""
     from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
@@ -178,13 +300,13 @@ def ingest(
     from legalai.kit.errors import DomainError
 
     files = _collect(paths)
-    runtime, principal = _local_runtime(start_worker=wait)
+    runtime, principal = _local_runtime(start_worker=wait, user=user)
     try:
         rows: list[dict[str, Any]] = []
         with transaction(runtime.sessions) as session:
             from legalai.matters.service import get_or_create_matter
 
-            matter_row = get_or_create_matter(session, principal, matter)
+            matter_row, principal = get_or_create_matter(session, principal, matter)
             staged: list[StagedFile] = []
             for file, folder in files:
                 try:
@@ -229,9 +351,10 @@ def ingest(
         runtime.close()
 
 
-def _local_runtime(*, start_worker: bool) -> tuple[Any, Any]:
-    from legalai.accounts.service import local_principal
+def _local_runtime(*, start_worker: bool, user: str | None) -> tuple[Any, Any]:
+    from legalai.accounts.service import acting_principal
     from legalai.kit.db import transaction
+    from legalai.kit.errors import DomainError
     from legalai.kit.migrate import upgrade
     from legalai.observability.logging import configure_logging
     from legalai.runtime import build_runtime
@@ -241,8 +364,13 @@ def _local_runtime(*, start_worker: bool) -> tuple[Any, Any]:
     runtime = build_runtime(settings)
     if settings.is_sqlite:
         upgrade(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        principal = local_principal(session)
+    try:
+        with transaction(runtime.sessions) as session:
+            principal = acting_principal(session, user)
+    except DomainError as exc:
+        runtime.close()
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
     if start_worker and settings.effective_worker_mode == "inprocess":
         runtime.queue.start_worker()
     return runtime, principal
@@ -303,6 +431,10 @@ def search(
     document: Annotated[str | None, typer.Option(help="Only this file name")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="LEGALAI_USER", help="Act as this user (default: the only owner)"),
+    ] = None,
 ) -> None:
     """Full-text search in a matter."""
     from legalai.kit.errors import DomainError
@@ -310,7 +442,7 @@ def search(
     from legalai.search.lexical import SearchFilters
     from legalai.search.lexical import search as run_search
 
-    runtime, principal = _local_runtime(start_worker=False)
+    runtime, principal = _local_runtime(start_worker=False, user=user)
     try:
         with runtime.sessions() as session:
             found = MatterRepository(session, principal).find_by_name(matter)

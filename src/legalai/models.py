@@ -1,6 +1,8 @@
 """Import every model so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from legalai.accounts.models import Organization
+from legalai.accounts.models import (
+    Organization,
+)
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
 from legalai.kit.db import Base
 from legalai.matters.models import Matter

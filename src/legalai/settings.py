@@ -100,6 +100,31 @@ class Settings(BaseSettings):
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150
 
+    # Accounts and sessions
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Secure cookies need HTTPS; None means "on except in the local and test environments".
+    session_cookie_secure: bool | None = None
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    setup_link_hours: int = 24
+    # Public base URL used in printed links (the set-up link); defaults to http://host:port.
+    public_url: str | None = None
+
+    # Rate limits in `limits` notation ("10/minute"); counted in Redis when LEGALAI_REDIS_URL is set.
+    rate_limit_enabled: bool = True
+    rate_limit_login_per_ip: str = "10/minute"
+    rate_limit_login_per_user: str = "5/minute"
+    rate_limit_upload: str = "60/minute"
+    rate_limit_search: str = "120/minute"
+    rate_limit_ai: str = "30/minute"
+    rate_limit_default: str = "600/minute"
+    # Per-address limit = per-user limit x this, so an office behind one NAT address is not throttled.
+    rate_limit_shared_ip_factor: int = Field(default=5, ge=1)
+    # Per-organization quotas; 0 = unlimited.
+    quota_storage_bytes: int = 0
+    quota_documents_per_day: int = 0
+
     # Observability
     log_level: str = "INFO"
     log_json: bool = True
@@ -110,6 +135,21 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator(
+        "rate_limit_login_per_ip",
+        "rate_limit_login_per_user",
+        "rate_limit_upload",
+        "rate_limit_search",
+        "rate_limit_ai",
+        "rate_limit_default",
+    )
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # ValueError names the bad string
         return value
 
     # ---- derived values -------------------------------------------------------------------------
@@ -123,6 +163,16 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_storage_path(self) -> Path:
         return (self.storage_path or self.data_dir / "blobs").resolve()
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.environment not in (Environment.local, Environment.test)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.conftest import upload
+from tests.conftest import authorize, upload
 from tests.fixtures.docs import CONTRACT, make_docx, make_email, make_pdf, make_zip
 
 Wait = Callable[..., list[dict[str, Any]]]
@@ -208,6 +208,7 @@ def test_oversized_upload_is_413(tmp_path, database_url: str) -> None:
 
     settings = make_settings(tmp_path, database_url, max_upload_bytes=1000)
     with TestClient(create_app(settings)) as client:
+        authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Big"}).json()["id"]
         res = client.post(
             f"/api/v1/matters/{matter}/documents", files=[("files", ("big.txt", b"a " * 1000, "text/plain"))]

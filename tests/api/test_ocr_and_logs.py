@@ -10,7 +10,7 @@ import structlog
 from fastapi.testclient import TestClient
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
-from tests.conftest import upload
+from tests.conftest import authorize, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 
@@ -49,6 +49,7 @@ def test_request_id_follows_the_document_into_its_job(tmp_path, database_url: st
         TestClient(create_app(make_settings(tmp_path, database_url, log_level="INFO"))) as client,
         structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs,
     ):
+        authorize(client)
         matter_id = client.post("/api/v1/matters", json={"name": "Logs"}).json()["id"]
         res = client.post(
             f"/api/v1/matters/{matter_id}/documents",

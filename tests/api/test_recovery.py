@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, func, select, update
-from tests.conftest import make_settings, upload
+from tests.conftest import authorize, make_settings, upload
 
 from legalai.app import create_app
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page
@@ -21,6 +21,7 @@ def test_restart_resumes_interrupted_and_lost_jobs(
 ) -> None:
     settings = make_settings(tmp_path, database_url)
     with TestClient(create_app(settings)) as client:
+        authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Restart"}).json()["id"]
         body = upload(client, matter, ("a.txt", b"Interrupted lease text."), ("b.txt", b"Lost message text."))
         ids = [i["document_id"] for i in body["accepted"]]
@@ -47,6 +48,7 @@ def test_restart_resumes_interrupted_and_lost_jobs(
         conn.execute(update(Document).where(Document.id.in_(ids)).values(status="queued"))
 
     with TestClient(create_app(settings)) as client:
+        authorize(client)
         docs = wait_ready(client, ids, timeout=30)
         assert [d["status"] for d in docs] == ["ready", "ready"]
         assert client.get(f"/api/v1/matters/{matter}/search", params={"q": "lease"}).json()["hits"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 from fastapi.testclient import TestClient
-from tests.conftest import make_settings, upload
+from tests.conftest import authorize, make_settings, upload
 from tests.fixtures.docs import CONTRACT, make_pdf
 
 from legalai.app import create_app
@@ -29,6 +29,7 @@ def test_ingest_search_download_and_delete_with_s3(
     )
     pdf = make_pdf([CONTRACT])
     with TestClient(create_app(settings)) as client:
+        authorize(client)
         ready = client.get("/ready").json()
         assert ready["checks"]["storage"]["status"] == "ok"
         matter = client.post("/api/v1/matters", json={"name": "S3"}).json()["id"]
@@ -70,6 +71,7 @@ def test_ready_reports_unreachable_storage(tmp_path: Path, database_url: str) ->
         s3_secret_access_key="b",
     )
     with TestClient(create_app(settings)) as client:
+        authorize(client)
         res = client.get("/ready")
         assert res.status_code == 503
         body = res.json()

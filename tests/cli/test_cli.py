@@ -22,6 +22,12 @@ def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> P
     (folder / "msa.pdf").write_bytes(make_pdf([CONTRACT]))
     (folder / "2024" / "letter.txt").write_text("Notice of termination for convenience, effective today.")
     (folder / "bundle.zip").write_bytes(make_zip({"inner/memo.txt": b"Memo on the governing law question."}))
+    monkeypatch.setenv("LEGALAI_NEW_PASSWORD", "correct horse battery staple")
+    result = CliRunner().invoke(
+        app,
+        ["admin", "create-user", "--email", "owner@example.com", "--organization", "Firm", "--role", "owner"],
+    )
+    assert result.exit_code == 0, result.output
     return folder
 
 
@@ -70,3 +76,56 @@ def test_ingest_reports_bad_files_and_exits_nonzero(env: Path) -> None:
 def test_search_unknown_matter_is_a_clear_error(env: Path) -> None:
     result = CliRunner().invoke(app, ["search", "x", "--matter", "Nope"])
     assert result.exit_code == 2 and "No matter named" in result.output
+
+
+def test_admin_commands_and_acting_user(env: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", str(env / "msa.pdf"), "--matter", "Owner matter", "--json"])
+    assert result.exit_code == 0, result.output
+    # A second person in the same firm: not a member of the owner's matter, so it does not exist for them.
+    result = runner.invoke(
+        app,
+        [
+            "admin",
+            "create-user",
+            "--email",
+            "para@example.com",
+            "--organization",
+            "Firm",
+            "--role",
+            "paralegal",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["search", "governing", "--matter", "Owner matter", "--user", "para@example.com"]
+    )
+    assert result.exit_code == 2 and "No matter named" in result.output
+    # Two users now, one owner: the owner is still the default actor.
+    result = runner.invoke(app, ["search", "governing", "--matter", "Owner matter", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)
+
+    result = runner.invoke(
+        app, ["admin", "create-api-key", "--user", "owner@example.com", "--scopes", "read"]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lgl_")
+    result = runner.invoke(app, ["admin", "setup-link"])
+    assert result.exit_code == 2 and "already has users" in result.output
+    result = runner.invoke(
+        app,
+        ["admin", "create-user", "--email", "x@example.com", "--organization", "Firm", "--role", "emperor"],
+    )
+    assert result.exit_code == 2 and "Unknown role" in result.output
+
+
+def test_without_users_the_cli_explains_how_to_start(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEGALAI_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("LEGALAI_DATABASE_URL", database_url)
+    result = CliRunner().invoke(app, ["search", "x", "--matter", "M"])
+    assert result.exit_code == 2 and "No users yet" in result.output
+    result = CliRunner().invoke(app, ["admin", "setup-link"])
+    assert result.exit_code == 0 and "/setup?token=" in result.stdout

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import make_settings, upload
+from tests.conftest import authorize, make_settings, upload
 
 from legalai.app import create_app
 from legalai.documents.models import Page, ProcessingEvent
@@ -53,6 +53,7 @@ def _events(rt: Runtime, stage: str) -> int:
 def test_transient_errors_are_retried_until_ready(runtime: Runtime, wait_ready: Wait) -> None:
     calls = _flaky_downloads(runtime, failures=2)
     with TestClient(create_app(runtime.settings, runtime=runtime)) as client:
+        authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Flaky"}).json()["id"]
         [item] = upload(client, matter, ("a.txt", b"Retried until the storage answers."))["accepted"]
         [doc] = wait_ready(client, [item["document_id"]])
@@ -66,6 +67,7 @@ def test_transient_errors_are_retried_until_ready(runtime: Runtime, wait_ready: 
 def test_persistent_transient_errors_end_failed_with_a_reason(runtime: Runtime, wait_ready: Wait) -> None:
     _flaky_downloads(runtime, failures=100)
     with TestClient(create_app(runtime.settings, runtime=runtime)) as client:
+        authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Down"}).json()["id"]
         [item] = upload(client, matter, ("a.txt", b"Storage never comes back."))["accepted"]
         [doc] = wait_ready(client, [item["document_id"]])
@@ -75,14 +77,15 @@ def test_persistent_transient_errors_end_failed_with_a_reason(runtime: Runtime, 
 
 def test_duplicate_deliveries_process_a_document_once(runtime: Runtime, wait_ready: Wait) -> None:
     with TestClient(create_app(runtime.settings, runtime=runtime)) as client:
+        identity = authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Dupes"}).json()["id"]
         [item] = upload(client, matter, ("a.txt", b"Delivered several times."))["accepted"]
         for _ in range(4):
-            runtime.queue.send(item["version_id"], _org(runtime), matter)
+            runtime.queue.send(item["version_id"], identity.organization_id, matter)
         wait_ready(client, [item["document_id"]])
         runtime.queue.join()
         for _ in range(2):  # and again after it is ready
-            runtime.queue.send(item["version_id"], _org(runtime), matter)
+            runtime.queue.send(item["version_id"], identity.organization_id, matter)
         runtime.queue.join()
     with runtime.sessions() as session:
         pages = session.scalar(
@@ -90,10 +93,3 @@ def test_duplicate_deliveries_process_a_document_once(runtime: Runtime, wait_rea
         )
     assert pages == 1
     assert _events(runtime, "index") == 1
-
-
-def _org(rt: Runtime) -> str:
-    from legalai.accounts.service import ensure_default_organization
-
-    with rt.sessions() as session:
-        return ensure_default_organization(session).id

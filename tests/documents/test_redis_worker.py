@@ -17,7 +17,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
-from tests.conftest import REDIS_URL, make_settings, upload
+from tests.conftest import REDIS_URL, authorize, make_settings, upload
 from tests.fixtures.docs import make_pdf
 
 from legalai.documents.models import Chunk, Page, ProcessingEvent
@@ -93,6 +93,7 @@ def test_worker_killed_mid_document_recovers_exactly_once(
 
     log = tmp_path / "workers.log"
     with TestClient(create_app(redis_settings)) as client:
+        authorize(client)
         matter = client.post("/api/v1/matters", json={"name": "Redis"}).json()["id"]
         first = _start_worker(redis_settings, log)
         second: subprocess.Popen[bytes] | None = None

@@ -7,6 +7,7 @@ A newcomer's path: create a matter, upload files with the progress bar, watch th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,7 +31,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (make test installs it)", pytrace=False)
@@ -53,7 +54,7 @@ def server(tmp_path: Path) -> Iterator[str]:
                 assert proc.poll() is None, (tmp_path / "server.log").read_text()
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        yield url
+        yield url, tmp_path / "server.log"
     finally:
         proc.terminate()
         try:
@@ -63,8 +64,20 @@ def server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_create_upload_watch_read_and_search_in_chromium(server: str, tmp_path: Path) -> None:
+def _setup_link(log: Path) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        match = re.search(r"http://\S+/setup\?token=\S+", log.read_text(errors="replace"))
+        if match:
+            return match.group(0)
+        time.sleep(0.2)
+    raise AssertionError("the server printed no set-up link:\n" + log.read_text(errors="replace"))
+
+
+def test_first_run_then_create_upload_watch_read_and_search(server: tuple[str, Path], tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    url, log = server
 
     (tmp_path / "msa.pdf").write_bytes(make_pdf([CONTRACT, "Schedule A. Fees are due within 30 days."]))
     (tmp_path / "memo.txt").write_text("Internal memo: the indemnification cap is < USD 2m & > USD 1m.")
@@ -83,7 +96,16 @@ def test_create_upload_watch_read_and_search_in_chromium(server: str, tmp_path: 
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
 
-        page.goto(server)
+        # A newcomer: unauthenticated pages lead to sign-in; the printed one-time link creates the owner.
+        page.goto(url)
+        expect(page.locator("h1")).to_contain_text("Sign in")
+        page.goto(_setup_link(log))
+        page.fill("#organization", "Smith & Partners")
+        page.fill("#email", "owner@example.com")
+        page.fill("#password", "correct horse battery staple")
+        page.click("form[action='/setup'] button[type=submit]")
+        expect(page.locator(".nav-user")).to_contain_text("owner@example.com")
+
         page.fill("#name", "Acme v. Widgets")
         page.click("form[action='/matters'] button[type=submit]")
         expect(page.locator("h1")).to_contain_text("Acme v. Widgets")
@@ -107,5 +129,16 @@ def test_create_upload_watch_read_and_search_in_chromium(server: str, tmp_path: 
         # Document text is shown as text, never as markup.
         expect(page.locator("body")).to_contain_text("cap is < USD 2m & > USD 1m")
         page.screenshot(path=str(tmp_path / "search.png"))
+
+        # Signing out ends the session: the matter is no longer reachable without signing in.
+        matter_url = page.url.split("/search")[0]
+        page.click("text=Sign out")
+        expect(page.locator("h1")).to_contain_text("Sign in")
+        page.goto(matter_url)
+        expect(page.locator("h1")).to_contain_text("Sign in")
+        page.fill("#email", "owner@example.com")
+        page.fill("#password", "correct horse battery staple")
+        page.click("form[action='/login'] button[type=submit]")
+        expect(page.locator("h1")).to_contain_text("Acme v. Widgets")
         browser.close()
     assert errors == []

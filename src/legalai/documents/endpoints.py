@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from legalai.accounts.principal import Principal
+from legalai.audit.endpoints import audit_request
 from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
 from legalai.documents.models import Document
 from legalai.documents.repository import DocumentFilter, DocumentRepository
@@ -27,7 +28,9 @@ from legalai.documents.schemas import (
 from legalai.documents.service import FileOutcome, IntakeContext, delete_document, ingest_files
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
 from legalai.kit.errors import DomainError, InvalidInput
+from legalai.matters.repository import MatterRepository
 from legalai.runtime import Runtime
+from legalai.security.quotas import check_daily_documents, check_storage_quota
 
 router = APIRouter(tags=["documents"])
 
@@ -77,9 +80,11 @@ def upload_into_matter(
     runtime: Runtime,
     matter_id: str,
     files: list[UploadFile],
-    req_id: str | None,
+    request: Request,
 ) -> list[FileOutcome]:
     """Stage every file (size and emptiness checks), then store and queue them. A bad file fails alone."""
+    MatterRepository(session, principal).get(matter_id)  # 404 before 403
+    principal.require_write()
     if not files:
         raise InvalidInput("No files were uploaded; send one or more parts named 'files'")
     if len(files) > runtime.settings.max_files_per_upload:
@@ -91,6 +96,18 @@ def upload_into_matter(
             staged.extend(stage_uploads(runtime, [upload]))
         except DomainError as exc:
             outcomes.append(FileOutcome(sanitize_filename(upload.filename or "", "upload"), "", error=exc))
+    try:
+        incoming = sum(s.size for s in staged)
+        check_storage_quota(
+            session, principal.organization_id, incoming, runtime.settings.quota_storage_bytes
+        )
+        check_daily_documents(
+            session, principal.organization_id, len(staged), runtime.settings.quota_documents_per_day
+        )
+    except DomainError:
+        for s in staged:
+            s.temp_path.unlink(missing_ok=True)
+        raise
     ctx = IntakeContext(
         session=session,
         principal=principal,
@@ -98,9 +115,21 @@ def upload_into_matter(
         enqueue=runtime.queue.enqueue,
         limits=runtime.archive_limits,
         scratch=runtime.scratch,
-        request_id=req_id,
+        request_id=request_id(request),
     )
     outcomes.extend(ingest_files(ctx, matter_id, staged).outcomes)
+    for o in outcomes:
+        if o.error is None and o.document_id and not o.deduplicated:
+            audit_request(
+                request,
+                session,
+                principal,
+                "document.upload",
+                matter_id=matter_id,
+                target_type="document",
+                target_id=o.document_id,
+                details={"filename": o.filename, "path": o.path, "version": o.version},
+            )
     return outcomes
 
 
@@ -139,7 +168,7 @@ def upload(
     principal: PrincipalDep,
     runtime: RuntimeDep,
 ) -> UploadResult | JSONResponse:
-    outcomes = upload_into_matter(session, principal, runtime, matter_id, files, request_id(request))
+    outcomes = upload_into_matter(session, principal, runtime, matter_id, files, request)
     accepted = [_item(o) for o in outcomes if o.error is None]
     rejected = [_item(o) for o in outcomes if o.error is not None]
     if not accepted:
@@ -164,8 +193,6 @@ def list_documents(
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
 ) -> DocumentList:
-    from legalai.matters.repository import MatterRepository
-
     MatterRepository(session, principal).get(matter_id)
     repo = DocumentRepository(session, principal)
     flt = DocumentFilter(
@@ -195,9 +222,11 @@ def history(document_id: str, session: DbSession, principal: PrincipalDep) -> li
 
 
 @router.get("/documents/{document_id}/pages", response_model=list[PageOut])
-def pages(document_id: str, session: DbSession, principal: PrincipalDep) -> list[PageOut]:
+def pages(document_id: str, request: Request, session: DbSession, principal: PrincipalDep) -> list[PageOut]:
     repo = DocumentRepository(session, principal)
-    version = repo.current_version(repo.get(document_id))
+    doc = repo.get(document_id)
+    version = repo.current_version(doc)
+    _viewed(request, session, principal, doc, version.number)
     return [
         PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
         for p in repo.pages(version.id)
@@ -205,19 +234,34 @@ def pages(document_id: str, session: DbSession, principal: PrincipalDep) -> list
 
 
 @router.get("/documents/{document_id}/pages/{number}", response_model=PageOut)
-def page(document_id: str, number: int, session: DbSession, principal: PrincipalDep) -> PageOut:
+def page(
+    document_id: str, number: int, request: Request, session: DbSession, principal: PrincipalDep
+) -> PageOut:
     repo = DocumentRepository(session, principal)
-    p = repo.page(repo.current_version(repo.get(document_id)).id, number)
+    doc = repo.get(document_id)
+    version = repo.current_version(doc)
+    p = repo.page(version.id, number)
+    _viewed(request, session, principal, doc, version.number, page=number)
     return PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
 
 
 @router.get("/documents/{document_id}/original", response_class=FileResponse)
 def download_original(
-    document_id: str, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep
+    document_id: str, request: Request, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep
 ) -> FileResponse:
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     version = repo.current_version(doc)
+    audit_request(
+        request,
+        session,
+        principal,
+        "document.download",
+        matter_id=doc.matter_id,
+        target_type="document",
+        target_id=doc.id,
+        details={"version": version.number},
+    )
     target = runtime.scratch / f"download-{uuid.uuid4().hex}"
     runtime.store.download_to(version.blob_key, target, sha256=version.sha256)
     return FileResponse(
@@ -238,5 +282,41 @@ def content_disposition(filename: str) -> str:
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(document_id: str, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep) -> None:
+def delete(
+    document_id: str, request: Request, session: DbSession, principal: PrincipalDep, runtime: RuntimeDep
+) -> None:
+    doc = DocumentRepository(session, principal).get(document_id)
+    details = {"filename": doc.filename, "path": doc.path}
+    matter_id = doc.matter_id
     delete_document(session, principal, runtime.store, document_id)
+    audit_request(
+        request,
+        session,
+        principal,
+        "document.delete",
+        matter_id=matter_id,
+        target_type="document",
+        target_id=document_id,
+        details=details,
+    )
+
+
+def _viewed(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    doc: Document,
+    version: int,
+    page: int | None = None,
+) -> None:
+    details: dict[str, int] = {"version": version} | ({"page": page} if page is not None else {})
+    audit_request(
+        request,
+        session,
+        principal,
+        "document.view",
+        matter_id=doc.matter_id,
+        target_type="document",
+        target_id=doc.id,
+        details=details,
+    )

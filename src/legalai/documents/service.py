@@ -165,7 +165,9 @@ def _fill(
 
 def delete_document(session: Session, principal: Principal, store: BlobStore, document_id: str) -> None:
     repo = DocumentRepository(session, principal)
-    orphaned = repo.delete(repo.get(document_id))
+    doc = repo.get(document_id)  # 404 before 403: never confirm what the principal cannot see
+    principal.require_write()
+    orphaned = repo.delete(doc)
 
     def _remove_blobs() -> None:
         for key, _sha in orphaned:

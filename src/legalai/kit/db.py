@@ -80,13 +80,20 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # SQLAlchemy emits after_commit for a released SAVEPOINT too; only the outermost commit counts,
+    # or a job would be sent before its rows are visible to the worker.
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_commit(session: Session, _previous_transaction: Any) -> None:
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    # A SAVEPOINT rolled back (a handled conflict) leaves the outer transaction, and its jobs, alive.
+    if session.in_transaction():
+        return
     session.info.pop(_AFTER_COMMIT_KEY, None)
 
 

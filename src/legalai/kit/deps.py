@@ -1,17 +1,28 @@
-"""FastAPI dependencies: the runtime, the request-owned transaction, the acting principal."""
+"""FastAPI dependencies: the runtime, the request-owned transaction, the acting principal.
+
+Authentication: ``Authorization: Bearer <API key>``, or the web session cookie. Requests that
+change state with a cookie must also carry the session's CSRF token (header ``X-CSRF-Token`` or
+form field ``csrf_token``); API keys are not sent by browsers on their own, so they need none.
+"""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from legalai.accounts.principal import Principal
-from legalai.accounts.service import local_principal
+from legalai.accounts.principal import Forbidden, Principal, Unauthenticated
+from legalai.accounts.service import authenticate_api_key, resolve_web_session
 from legalai.kit.db import transaction
 from legalai.runtime import Runtime
+from legalai.security.ratelimit import enforce_rate_limit
+
+SESSION_COOKIE = "legalai_session"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -30,9 +41,58 @@ DbSession = Annotated[Session, Depends(_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_principal(session: DbSession) -> Principal:
-    # Accounts arrive with the access-control issue; until then every caller acts for the local org.
-    return local_principal(session)
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def authenticate(request: Request, session: Session) -> Principal:
+    runtime = get_runtime(request)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Send an API key as `Authorization: Bearer <key>`")
+        principal = authenticate_api_key(session, value)
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer <key>`")
+        idle = timedelta(minutes=runtime.settings.session_idle_minutes)
+        principal, web_session = resolve_web_session(session, token, idle=idle)
+        request.state.web_session = web_session
+    request.state.principal = principal
+    return principal
+
+
+async def _csrf_token_sent(request: Request) -> str:
+    sent = request.headers.get("x-csrf-token", "")
+    if sent:
+        return sent
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def csrf_token_sent(request: Request) -> str:
+    return "" if request.method in _SAFE_METHODS else await _csrf_token_sent(request)
+
+
+def get_principal(
+    request: Request, session: DbSession, sent_csrf: Annotated[str, Depends(csrf_token_sent)]
+) -> Principal:
+    principal = authenticate(request, session)
+    # Every authenticated request counts against its route group's limits (per address, person,
+    # key); sign-in, which has no principal yet, is limited by address and e-mail where it happens.
+    enforce_rate_limit(request, principal)
+    web_session = getattr(request.state, "web_session", None)
+    if web_session is None or request.method in _SAFE_METHODS:
+        return principal
+    if not (sent_csrf and hmac.compare_digest(sent_csrf, web_session.csrf_token)):
+        raise Forbidden("Missing or invalid CSRF token; reload the page and try again")
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

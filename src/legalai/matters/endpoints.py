@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
+from legalai.audit.endpoints import audit_request
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.deps import DbSession, PrincipalDep
 from legalai.matters.models import Matter
@@ -18,8 +19,19 @@ def _out(session: DbSession, principal: PrincipalDep, matter: Matter) -> MatterO
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MatterOut)
-def create(data: MatterCreate, session: DbSession, principal: PrincipalDep) -> MatterOut:
-    return _out(session, principal, create_matter(session, principal, data))
+def create(data: MatterCreate, request: Request, session: DbSession, principal: PrincipalDep) -> MatterOut:
+    matter = create_matter(session, principal, data)
+    audit_request(
+        request,
+        session,
+        principal,
+        "matter.create",
+        matter_id=matter.id,
+        target_type="matter",
+        target_id=matter.id,
+        details={"name": matter.name, "restricted": matter.restricted},
+    )
+    return _out(session, principal.with_matter(matter.id), matter)
 
 
 @router.get("", response_model=list[MatterOut])

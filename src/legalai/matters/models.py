@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalai.kit.db import Base, Timestamps, UUIDPk
@@ -17,3 +17,5 @@ class Matter(UUIDPk, Timestamps, Base):
     )
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Restricted matters are behind an ethical wall: people listed in matter_screens never see them.
+    restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

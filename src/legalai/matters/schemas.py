@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class MatterCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Acme v. Widgets"])
     description: str = Field(default="", max_length=10_000)
+    restricted: bool = Field(
+        default=False, description="Behind an ethical wall: screened people never see it"
+    )
 
     @field_validator("name")
     @classmethod
@@ -24,5 +27,6 @@ class MatterOut(BaseModel):
     id: str
     name: str
     description: str
+    restricted: bool = False
     created_at: datetime
     document_count: int = 0

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from legalai.audit.endpoints import audit_request
 from legalai.kit.deps import DbSession, PrincipalDep
 from legalai.search.lexical import SearchFilters, search
 from legalai.search.query import MAX_QUERY_CHARS
@@ -16,6 +17,7 @@ router = APIRouter(tags=["search"])
 @router.get("/matters/{matter_id}/search", response_model=SearchResults)
 def search_matter(
     matter_id: str,
+    request: Request,
     session: DbSession,
     principal: PrincipalDep,
     q: Annotated[
@@ -44,6 +46,16 @@ def search_matter(
         created_to=created_to,
     )
     hits = search(session, principal, matter_id, q, filters, limit=limit, offset=offset)
+    audit_request(
+        request,
+        session,
+        principal,
+        "search",
+        matter_id=matter_id,
+        target_type="matter",
+        target_id=matter_id,
+        details={"query": q, "hits_count": len(hits)},
+    )
     return SearchResults(
         query=q,
         hits=[

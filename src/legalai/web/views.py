@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,12 +21,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from legalai.accounts.principal import Principal
+from legalai.accounts.principal import Principal, Unauthenticated
+from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import document_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
 from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import FileOutcome
-from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
+from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep
 from legalai.kit.errors import Conflict, DomainError
 from legalai.matters.repository import MatterRepository
 from legalai.matters.schemas import MatterCreate
@@ -50,6 +52,16 @@ def _asset_version() -> str:
     return digest.hexdigest()[:10]
 
 
+def _csrf_token(request: Request) -> str:
+    web_session = getattr(request.state, "web_session", None)
+    return str(web_session.csrf_token) if web_session is not None else ""
+
+
+def _signed_in(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return str(principal.label) if principal is not None else ""
+
+
 def _templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -60,6 +72,8 @@ def _templates() -> Jinja2Templates:
     )
     version = _asset_version()
     env.globals.update(
+        csrf_token=_csrf_token,
+        signed_in=_signed_in,
         static_url=lambda name: f"/static/{name}?v={version}",
         supported_kinds=SUPPORTED_KINDS_DESCRIPTION,
         max_query_chars=MAX_QUERY_CHARS,
@@ -89,8 +103,16 @@ class HtmlRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except DomainError as exc:
+            except Unauthenticated as exc:
+                if request.method == "GET":
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
                 return render(request, "error.html", exc.status_code, title=exc.title, detail=exc.detail)
+            except DomainError as exc:
+                page = render(request, "error.html", exc.status_code, title=exc.title, detail=exc.detail)
+                if "retry_after" in exc.extra:
+                    page.headers["Retry-After"] = str(int(exc.extra["retry_after"]))
+                return page
 
         return handle
 
@@ -99,6 +121,9 @@ router = APIRouter(include_in_schema=False, route_class=HtmlRoute, default_respo
 
 
 def mount_web(app: FastAPI) -> None:
+    from legalai.web.auth_views import router as auth_router
+
+    app.include_router(auth_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -137,6 +162,16 @@ def create_matter_form(
     form = {"name": name, "description": description}
     try:
         matter = create_matter(session, principal, MatterCreate(name=name, description=description))
+        audit_request(
+            request,
+            session,
+            principal,
+            "matter.create",
+            matter_id=matter.id,
+            target_type="matter",
+            target_id=matter.id,
+            details={"name": matter.name, "via": "web"},
+        )
     except ValidationError as exc:
         return _home(request, session, principal, status_code=422, form=form, errors=p.form_errors(exc))
     except Conflict as exc:
@@ -198,7 +233,7 @@ def upload_form(
     # An empty file input still sends one part, without a file name.
     chosen = [f for f in files or [] if not isinstance(f, str) and f.filename]
     try:
-        outcomes = upload_into_matter(session, principal, runtime, matter_id, chosen, request_id(request))
+        outcomes = upload_into_matter(session, principal, runtime, matter_id, chosen, request)
     except DomainError as exc:
         return _matter_page(request, session, principal, matter_id, upload_error=exc.detail)
     return _matter_page(request, session, principal, matter_id, outcomes=outcomes)
@@ -214,6 +249,16 @@ def document_page(
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     matter = MatterRepository(session, principal).get(doc.matter_id)
+    audit_request(
+        request,
+        session,
+        principal,
+        "document.view",
+        matter_id=doc.matter_id,
+        target_type="document",
+        target_id=doc.id,
+        details={"via": "web"},
+    )
     return render(
         request,
         "document.html",
@@ -244,6 +289,16 @@ def search_page(
         filters = SearchFilters(filename=document.strip() or None)
         try:
             hits = search(session, principal, matter.id, q, filters, limit=SEARCH_PAGE, offset=offset)
+            audit_request(
+                request,
+                session,
+                principal,
+                "search",
+                matter_id=matter.id,
+                target_type="matter",
+                target_id=matter.id,
+                details={"query": q, "hits_count": len(hits), "via": "web"},
+            )
             results = [p.ResultView.of(h) for h in hits]
         except DomainError as exc:
             error = exc.detail

@@ -96,6 +96,8 @@
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.dataset.uploadUrl);
       xhr.setRequestHeader("Accept", "application/json");
+      var csrf = document.querySelector('meta[name="csrf-token"]');
+      if (csrf && csrf.content) xhr.setRequestHeader("X-CSRF-Token", csrf.content);
       button.disabled = true;
       form.setAttribute("aria-busy", "true");
       results.replaceChildren();
