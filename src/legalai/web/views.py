@@ -57,6 +57,11 @@ def _csrf_token(request: Request) -> str:
     return str(web_session.csrf_token) if web_session is not None else ""
 
 
+def _can_manage(request: Request) -> bool:
+    principal = getattr(request.state, "principal", None)
+    return bool(principal is not None and principal.can_manage)
+
+
 def _signed_in(request: Request) -> str:
     principal = getattr(request.state, "principal", None)
     return str(principal.label) if principal is not None else ""
@@ -74,6 +79,7 @@ def _templates() -> Jinja2Templates:
     env.globals.update(
         csrf_token=_csrf_token,
         signed_in=_signed_in,
+        can_manage=_can_manage,
         static_url=lambda name: f"/static/{name}?v={version}",
         supported_kinds=SUPPORTED_KINDS_DESCRIPTION,
         max_query_chars=MAX_QUERY_CHARS,
@@ -121,9 +127,11 @@ router = APIRouter(include_in_schema=False, route_class=HtmlRoute, default_respo
 
 
 def mount_web(app: FastAPI) -> None:
+    from legalai.web.audit_views import router as audit_router
     from legalai.web.auth_views import router as auth_router
 
     app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
