@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from legalai.accounts.service import create_setup_token, has_any_user
 from legalai.kit.db import transaction
 from legalai.kit.errors import DomainError
+from legalai.kit.schemas import PROBLEM_RESPONSES
 from legalai.observability import metrics
 from legalai.observability.logging import bind_contextvars, clear_contextvars, configure_logging, get_logger
 from legalai.runtime import Runtime, build_runtime
@@ -49,43 +50,57 @@ def problem(
 
 
 class BodySizeLimit:
-    """Refuse request bodies over the limit while they stream in, not after they are on disk."""
+    """Refuse request bodies over the limit while they stream in, not after they are on disk.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Multipart bodies (uploads) may be up to ``max_bytes``; every other body (JSON, forms) only up
+    to ``max_other_bytes``, so a huge JSON document is refused before it is parsed in memory.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_other_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_other_bytes = max_bytes if max_other_bytes is None else max_other_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
+        limit = self.max_bytes if multipart else self.max_other_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, receive, send, limit)
             return
         seen = 0
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge()
+                if seen > limit:
+                    # Answer now and tell the application the client is gone: raising here would
+                    # surface inside its body parsing as a 400 or 500 instead of a 413.
+                    if not started and not refused:
+                        refused = True
+                        await self._reject(scope, receive, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._reject(scope, receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; drop whatever the application answers
+            started = True
+            await send(message)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, "Payload too large", f"The request body exceeds {self.max_bytes} bytes")
+        await self.app(scope, counted, guarded_send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problem(413, "Payload too large", f"The request body exceeds {limit} bytes")
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -302,7 +317,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, max_other_bytes=settings.max_json_bytes
+    )
     # Outermost: 413 rejections and CORS preflights get the headers too.
     app.add_middleware(SecurityHeaders, hsts=settings.environment is Environment.production)
     app.state.rate_limiter = RateLimiter(
@@ -327,7 +344,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from legalai.search.endpoints import router as search_router
     from legalai.web.views import mount_web
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
     api.include_router(accounts_router)
     api.include_router(audit_router)
     api.include_router(matters_router)

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Uploads and archives
     max_upload_bytes: int = 200 * 1024 * 1024
     max_request_bytes: int = 2 * 1024 * 1024 * 1024
+    # Any request body that is not multipart (JSON, forms): far more than any of them needs.
+    max_json_bytes: int = 1024 * 1024
     max_files_per_upload: int = 1000
     max_archive_entries: int = 10_000
     max_archive_total_bytes: int = 2 * 1024 * 1024 * 1024
@@ -110,6 +112,13 @@ class Settings(BaseSettings):
     setup_link_hours: int = 24
     # Public base URL used in printed links (the set-up link); defaults to http://host:port.
     public_url: str | None = None
+    # Optional single sign-on with OpenID Connect (discovery at <issuer>/.well-known/openid-configuration).
+    # Register <public_url>/login/oidc/callback as the redirect URI at the provider.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_display_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
 
     # Rate limits in `limits` notation ("10/minute"); counted in Redis when LEGALAI_REDIS_URL is set.
     rate_limit_enabled: bool = True
@@ -175,6 +184,10 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
@@ -199,8 +212,20 @@ class Settings(BaseSettings):
             found.append("LEGALAI_JOB_LEASE_SECONDS must be longer than LEGALAI_EXTRACTION_TIMEOUT_SECONDS")
         if self.chunk_overlap_chars >= self.chunk_chars:
             found.append("LEGALAI_CHUNK_OVERLAP_CHARS must be smaller than LEGALAI_CHUNK_CHARS")
+        if self.oidc_issuer and not (
+            self.oidc_client_id and self.oidc_client_secret and self.oidc_client_secret.get_secret_value()
+        ):
+            found.append(
+                "LEGALAI_OIDC_CLIENT_ID and LEGALAI_OIDC_CLIENT_SECRET are required with LEGALAI_OIDC_ISSUER"
+            )
+        if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
+            found.append("LEGALAI_OIDC_SCOPES must include 'openid'")
         if self.environment is not Environment.production:
             return found
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            found.append("LEGALAI_OIDC_ISSUER must be an https:// URL in production")
+        if self.oidc_issuer and not (self.public_url or "").startswith("https://"):
+            found.append("LEGALAI_PUBLIC_URL must be the https:// address users reach when OIDC is on")
         if not self.resolved_database_url.startswith(("postgresql", "postgres")):
             found.append("LEGALAI_DATABASE_URL must point to PostgreSQL in production")
         secret = self.secret_key.get_secret_value()

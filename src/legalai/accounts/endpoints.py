@@ -25,7 +25,7 @@ from legalai.accounts.schemas import (
 )
 from legalai.audit.endpoints import audit_request
 from legalai.kit.deps import SESSION_COOKIE, DbSession, PrincipalDep, RuntimeDep, client_ip
-from legalai.kit.errors import InvalidInput, NotFound
+from legalai.kit.errors import Conflict, InvalidInput, NotFound
 from legalai.matters.repository import MatterRepository
 from legalai.runtime import Runtime
 from legalai.security.ratelimit import limiter_of
@@ -173,9 +173,11 @@ def create_user(data: UserCreate, request: Request, session: DbSession, principa
     if data.role in (Role.owner, Role.admin):
         principal.require_owner()
     existing = service.find_user(session, data.email)
-    user = existing or service.create_user(session, data.email, data.password, data.display_name)
-    if existing is not None and service.role_in(session, principal.organization_id, existing.id) is not None:
-        raise InvalidInput("This person is already a member of the organization")
+    if existing is not None:
+        # Attaching someone else's account to this organization without their consent would both
+        # disclose it and widen their reach; cross-organization invitations are not supported yet.
+        raise Conflict("An account with this e-mail address already exists")
+    user = service.create_user(session, data.email, data.password, data.display_name)
     member = service.add_to_organization(session, principal.organization_id, user.id, data.role)
     audit_request(
         request,

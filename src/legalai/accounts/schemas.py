@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from legalai.accounts.models import Role
+from legalai.kit.schemas import UtcDateTime
 
 
 class LoginIn(BaseModel):
@@ -36,7 +37,7 @@ class UserOut(BaseModel):
     display_name: str
     role: Role
     is_active: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class RoleChange(BaseModel):
@@ -57,10 +58,10 @@ class ApiKeyOut(BaseModel):
     prefix: str
     user_id: str
     scopes: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyOut):

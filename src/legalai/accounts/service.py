@@ -310,7 +310,11 @@ def _own_key(session: Session, principal: Principal, key_id: str) -> ApiKey:
 
 
 def revoke_api_key(session: Session, principal: Principal, key_id: str) -> ApiKey:
+    """Owners and admins may revoke anyone's key; others their own, with a credential at least as
+    strong as the key (a read-only key cannot switch off its owner's write key)."""
     key = _own_key(session, principal, key_id)
+    if not principal.can_manage and not frozenset(key.scopes) <= principal.scopes:
+        raise Forbidden("This credential cannot revoke a key with more scopes than its own")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     session.flush()
@@ -318,16 +322,18 @@ def revoke_api_key(session: Session, principal: Principal, key_id: str) -> ApiKe
 
 
 def rotate_api_key(session: Session, principal: Principal, key_id: str) -> tuple[ApiKey, str]:
-    """A new secret with the same name, scopes and expiry; the old key stops working at once."""
+    """A new secret with the same name, scopes and expiry; the old key stops working at once.
+
+    Only the key's owner may rotate it (rotating hands over the new secret, which would let an
+    admin act as a member and read past membership and walls), and only with a credential at
+    least as strong as the key.
+    """
     old = _own_key(session, principal, key_id)
+    if old.user_id != principal.user_id:
+        raise Forbidden("Only the owner of a key can rotate it; administrators can revoke it")
     if old.revoked_at is not None:
         raise Conflict("A revoked key cannot be rotated")
-    owner = session.get(User, old.user_id)
-    assert owner is not None
-    owner_principal = principal_for(session, owner, old.organization_id, scopes=frozenset(old.scopes))
-    new, secret = create_api_key(
-        session, owner_principal, old.name, frozenset(old.scopes), _aware(old.expires_at)
-    )
+    new, secret = create_api_key(session, principal, old.name, frozenset(old.scopes), _aware(old.expires_at))
     old.revoked_at = utcnow()
     old.replaced_by_id = new.id
     session.flush()

@@ -20,6 +20,7 @@ from legalai.audit.service import ACTIONS, AuditContext, record
 from legalai.kit.db import transaction, utcnow
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, client_ip, request_id
 from legalai.kit.errors import InvalidInput
+from legalai.kit.schemas import MAX_OFFSET
 from legalai.runtime import Runtime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -61,7 +62,7 @@ def list_events(
     session: DbSession,
     principal: PrincipalDep,
     filters: FilterDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditEventPage:
     f = filters

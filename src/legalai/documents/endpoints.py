@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -28,11 +28,13 @@ from legalai.documents.schemas import (
 from legalai.documents.service import FileOutcome, IntakeContext, delete_document, ingest_files
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
 from legalai.kit.errors import DomainError, InvalidInput
+from legalai.kit.schemas import MAX_OFFSET, problem_response
 from legalai.matters.repository import MatterRepository
 from legalai.runtime import Runtime
 from legalai.security.quotas import check_daily_documents, check_storage_quota
 
 router = APIRouter(tags=["documents"])
+MAX_PAGE_NUMBER = 10_000_000  # beyond any document; larger numbers would overflow the database integer
 
 
 def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
@@ -155,9 +157,9 @@ def _item(o: FileOutcome) -> UploadItem:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadResult,
     responses={
-        413: {"description": "Too large"},
-        415: {"description": "Unsupported type"},
-        422: {"description": "Empty or invalid"},
+        413: problem_response("Too large"),
+        415: problem_response("Unsupported type"),
+        422: problem_response("Empty or invalid"),
     },
 )
 def upload(
@@ -190,7 +192,7 @@ def list_documents(
     path: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=1000),
 ) -> DocumentList:
     MatterRepository(session, principal).get(matter_id)
@@ -235,7 +237,11 @@ def pages(document_id: str, request: Request, session: DbSession, principal: Pri
 
 @router.get("/documents/{document_id}/pages/{number}", response_model=PageOut)
 def page(
-    document_id: str, number: int, request: Request, session: DbSession, principal: PrincipalDep
+    document_id: str,
+    number: Annotated[int, Path(ge=1, le=MAX_PAGE_NUMBER)],
+    request: Request,
+    session: DbSession,
+    principal: PrincipalDep,
 ) -> PageOut:
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from legalai.kit.schemas import UtcDateTime
 
 
 class VersionOut(BaseModel):
@@ -20,8 +21,8 @@ class VersionOut(BaseModel):
     page_count: int | None
     timings: dict[str, float]
     attempts: int
-    created_at: datetime
-    processed_at: datetime | None
+    created_at: UtcDateTime
+    processed_at: UtcDateTime | None
 
 
 class DocumentOut(BaseModel):
@@ -38,8 +39,8 @@ class DocumentOut(BaseModel):
     size_bytes: int | None = None
     timings: dict[str, float] = {}
     metadata: dict[str, Any] = {}
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class DocumentList(BaseModel):
@@ -63,7 +64,7 @@ class ProcessingEventOut(BaseModel):
     outcome: str
     message: str
     duration_ms: float | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class UploadError(BaseModel):

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request, status
 from legalai.audit.endpoints import audit_request
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.deps import DbSession, PrincipalDep
+from legalai.kit.schemas import MAX_OFFSET
 from legalai.matters.models import Matter
 from legalai.matters.repository import MatterRepository
 from legalai.matters.schemas import MatterCreate, MatterOut
@@ -38,7 +39,7 @@ def create(data: MatterCreate, request: Request, session: DbSession, principal: 
 def list_matters(
     session: DbSession,
     principal: PrincipalDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=500),
 ) -> list[MatterOut]:
     return [

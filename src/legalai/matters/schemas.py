@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from legalai.kit.schemas import UtcDateTime
 
 
 class MatterCreate(BaseModel):
@@ -28,5 +28,5 @@ class MatterOut(BaseModel):
     name: str
     description: str
     restricted: bool = False
-    created_at: datetime
+    created_at: UtcDateTime
     document_count: int = 0

@@ -12,6 +12,7 @@ from legalai.audit.repository import AuditRepository
 from legalai.audit.service import ACTIONS
 from legalai.kit.deps import DbSession, PrincipalDep
 from legalai.kit.errors import InvalidInput
+from legalai.kit.schemas import MAX_OFFSET
 from legalai.web.views import HtmlRoute, render
 
 router = APIRouter(include_in_schema=False, route_class=HtmlRoute, default_response_class=HTMLResponse)
@@ -42,6 +43,7 @@ def audit_page(
     if action and action not in ACTIONS:
         raise InvalidInput(f"Unknown action {action!r}")
     first, last = _day(since, "From"), _day(until, "To")
+    offset = min(max(offset, 0), MAX_OFFSET)
     start = datetime.combine(first, time.min) if first else None
     end = datetime.combine(last + timedelta(days=1), time.min) if last else None  # "to" is inclusive
     events, total = AuditRepository(session, principal).query(
@@ -50,7 +52,7 @@ def audit_page(
         action=action or None,
         since=start,
         until=end,
-        offset=max(offset, 0),
+        offset=offset,
         limit=PAGE,
     )
     filters = {k: v for k, v in {"action": action, "matter_id": matter_id, "user_id": user_id}.items() if v}
@@ -63,7 +65,7 @@ def audit_page(
         "audit.html",
         events=events,
         total=total,
-        offset=max(offset, 0),
+        offset=offset,
         page=PAGE,
         actions=sorted(ACTIONS),
         form={"action": action, "matter_id": matter_id, "user_id": user_id, "since": since, "until": until},

@@ -29,6 +29,7 @@ from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import FileOutcome
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep
 from legalai.kit.errors import Conflict, DomainError
+from legalai.kit.schemas import MAX_OFFSET
 from legalai.matters.repository import MatterRepository
 from legalai.matters.schemas import MatterCreate
 from legalai.matters.service import create_matter
@@ -189,7 +190,7 @@ def create_matter_form(
 
 def _table(session: Session, principal: Principal, matter_id: str, offset: int) -> p.DocumentTable:
     repo = DocumentRepository(session, principal)
-    offset = max(0, offset)
+    offset = min(max(0, offset), MAX_OFFSET)
     rows, total = repo.list_in_matter(matter_id, offset=offset, limit=TABLE_PAGE)
     items = [document_out(repo, d) for d in rows]
     return p.DocumentTable(matter_id, items, total, offset, TABLE_PAGE, repo.counts_by_status(matter_id))
