@@ -219,8 +219,8 @@ def namespace(redis_url: str) -> Iterator[str]:
 
 
 def test_redis_counters_are_shared_between_processes(redis_url: str, namespace: str) -> None:
-    first = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace)
-    second = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace)
+    first = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace, redis_timeout=5)
+    second = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace, redis_timeout=5)
     assert first.backend == "redis"
     allow(first, "login", ip="192.0.2.1", user="alice@example.com")
     allow(second, "login", ip="192.0.2.2", user="alice@example.com")
@@ -228,7 +228,7 @@ def test_redis_counters_are_shared_between_processes(redis_url: str, namespace: 
     assert exc.extra["limited_by"] == "user"
     assert 1 <= exc.extra["retry_after"] <= 60
     # A different namespace (another deployment or test) has its own counters.
-    other = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace + "-other")
+    other = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace + "-other", redis_timeout=5)
     try:
         allow(other, "login", ip="192.0.2.3", user="alice@example.com")
     finally:
@@ -236,7 +236,7 @@ def test_redis_counters_are_shared_between_processes(redis_url: str, namespace: 
 
 
 def test_redis_keys_are_prefixed_and_hold_no_clear_identifiers(redis_url: str, namespace: str) -> None:
-    limiter = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace)
+    limiter = RateLimiter(SMALL, redis_url=redis_url, namespace=namespace, redis_timeout=5)
     allow(limiter, "login", ip="203.0.113.7", user="alice@example.com")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     keys = [str(k) for k in client.keys(f"legalai:rl:{namespace}:*")]
@@ -275,6 +275,7 @@ def test_limiting_resumes_when_redis_comes_back(redis_url: str, namespace: str) 
         redis_url=redis_url,
         namespace=namespace,
         unavailable_cooldown=0.1,
+        redis_timeout=5,  # a loaded CI machine must not look like a Redis outage here
     )
     limiter._down_until = time.monotonic() + 60  # as if a Redis error had just happened
     allow(limiter, "ai", 3, user="u")  # skipped while down: not counted

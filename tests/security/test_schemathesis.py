@@ -5,8 +5,10 @@ documented, and the body matches the documented schema (errors are problem+json)
 
 Deterministic (``derandomize=True``, no example database) and bounded (MAX_EXAMPLES per operation
 and generation mode). SQLite only, rate limits off. A matter, a processed document, a second person
-and a spare API key are seeded, and half of the generated cases use their real ids as path
-parameters so the success paths run too (the other half use generated ids; 404s are fine).
+and a spare API key are seeded, and in positive mode the generated cases are mixed with cases that
+use their real ids (and a few known-good bodies) so every operation's success path runs too; the
+generated ids mostly get 404s, which is fine. The test fails unless every operation (sign-in aside)
+succeeded at least once, so a broken credential cannot make it pass vacuously.
 
 No operation is excluded. Nothing can lock the test out: the caller authenticates with an API key
 (``logout`` / ``logout-all`` end web sessions only), and the only key id fed to
@@ -48,6 +50,15 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+# Bodies that reach the success path, which random data almost never does (values naming a key of
+# the seeded ids are replaced by that id).
+_KNOWN_BODIES: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/members"): {"user_id": "user_id"},
+    ("POST", "/screens"): {"user_id": "user_id", "reason": "conflict"},
+    ("POST", "/users"): {"email": "fuzzed@example.com", "password": "a long enough password"},
+}
+# Operations that cannot succeed here: nobody's password is known to the fuzzer.
+_NEVER_SUCCEED = {"POST /api/v1/auth/login"}
 _METHOD_ORDER = {"GET": 0, "HEAD": 0, "POST": 1, "PUT": 2, "PATCH": 2, "DELETE": 3}
 
 
@@ -102,10 +113,12 @@ def _strategy(operation: Any, mode: GenerationMode, known: dict[str, str]) -> st
     real: dict[str, Any] = {}
     if names and names <= known.keys():
         real["path_parameters"] = {name: known[name] for name in names}
-    if operation.path.endswith(("/members", "/screens")):  # body {"user_id": ...}: the seeded attorney
-        real["body"] = {"user_id": known["user_id"], "reason": "conflict"}
-        if operation.path.endswith("/members"):
-            real["body"].pop("reason")
+    method = operation.method.upper()
+    body = next(
+        (b for (m, end), b in _KNOWN_BODIES.items() if m == method and operation.path.endswith(end)), None
+    )
+    if body is not None:
+        real["body"] = {k: known.get(v, v) for k, v in body.items()}
     if not real:
         return generated
     return st.one_of(generated, operation.as_strategy(generation_mode=mode, **real))
@@ -179,10 +192,15 @@ def test_schemathesis(app: FastAPI) -> None:
                 _explore(operation, mode, known, client, counts, failures, statuses)
 
     total = sum(counts.values())
+    print(f"\nschemathesis: {total} examples over {len(operations)} operations x 2 modes")
     for label, seen in statuses.items():
         print(f"  {label}: {dict(sorted(seen.items()))}")
-    print(f"\nschemathesis: {total} examples over {len(operations)} operations x 2 modes")
     assert total > 0
+    # Guard against a vacuous pass (every call a documented 401, say): each operation succeeded once.
+    succeeded = {
+        label.rsplit(" [", 1)[0] for label, seen in statuses.items() if any(200 <= c < 300 for c in seen)
+    }
+    assert {op.label for op in operations} - succeeded == _NEVER_SUCCEED
     report = "\n".join(
         f"== {label}\n" + "\n".join(f"  - {m}" for m in msgs) for label, msgs in failures.items()
     )

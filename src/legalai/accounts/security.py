@@ -57,6 +57,8 @@ def generate_api_key() -> NewApiKey:
 
 
 def split_api_key(value: str) -> tuple[str, str] | None:
+    if not (value.isascii() and value.isprintable()):
+        return None  # keys are printable ASCII; anything else is refused before any database look-up
     parts = value.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
         return None

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import unicodedata
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from legalai.kit.schemas import UtcDateTime
+
+# Embedding, override and isolate marks: they reorder how a name is displayed (spoofing).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class MatterCreate(BaseModel):
@@ -16,7 +21,7 @@ class MatterCreate(BaseModel):
     @classmethod
     def _clean_name(cls, value: str) -> str:
         cleaned = " ".join(value.split())
-        if not cleaned or any(ord(c) < 32 for c in cleaned):
+        if not cleaned or any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in cleaned):
             raise ValueError("name must contain visible characters and no control characters")
         return cleaned
 
