@@ -23,7 +23,7 @@ from legalai.accounts.schemas import (
     UserCreate,
     UserOut,
 )
-from legalai.audit.endpoints import audit_request
+from legalai.audit.endpoints import audit_request, record_login_failure
 from legalai.kit.deps import SESSION_COOKIE, DbSession, PrincipalDep, RuntimeDep, client_ip
 from legalai.kit.errors import Conflict, InvalidInput, NotFound
 from legalai.matters.repository import MatterRepository
@@ -58,20 +58,7 @@ def sign_in(
     try:
         user = service.check_password(session, email, password, policy)
     except Unauthenticated:
-        known = service.find_user(session, email)
-        orgs = service.organizations_of(session, known.id) if known else []
-        if orgs:  # an unknown address has no organization whose log could hold it
-            audit_request(
-                request,
-                session,
-                None,
-                "auth.login_failed",
-                organization_id=orgs[0][0].id,
-                outcome="failure",
-                target_type="user",
-                target_id=known.id if known else "",
-                actor_label=email.strip().lower()[:320],
-            )
+        record_login_failure(request, session, email, {"method": "password"})
         # The failure count, lockout and audit event must outlive the error response's rollback.
         session.commit()
         raise

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts import service
 from legalai.accounts.models import User
-from legalai.audit.endpoints import audit_request
+from legalai.audit.endpoints import audit_request, record_login_failure
 from legalai.kit.db import utcnow
 from legalai.kit.deps import client_ip
 from legalai.runtime import Runtime
@@ -393,22 +393,7 @@ class OidcClient:
 
 def record_failure(session: Session, request: Request, email: str, reason: str) -> None:
     """An ``auth.login_failed`` event, when the address belongs to someone in an organization."""
-    user = service.find_user(session, email)
-    orgs = service.organizations_of(session, user.id) if user else []
-    if user is None or not orgs:  # no organization whose log could hold it
-        return
-    audit_request(
-        request,
-        session,
-        None,
-        "auth.login_failed",
-        organization_id=orgs[0][0].id,
-        outcome="failure",
-        target_type="user",
-        target_id=user.id,
-        actor_label=email,
-        details={"method": "oidc", "reason": reason},
-    )
+    record_login_failure(request, session, email, {"method": "oidc", "reason": reason})
 
 
 def sign_in(

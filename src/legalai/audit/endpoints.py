@@ -129,3 +129,26 @@ def audit_request(
 ) -> None:
     """Record an event for this request, in its transaction (see ``record`` for the fields)."""
     record(session, principal, action, context=audit_context(request), **fields)
+
+
+def record_login_failure(request: Request, session: Session, email: str, details: dict[str, str]) -> None:
+    """An ``auth.login_failed`` event in the organization of the account that was tried; an address
+    without an account has no organization whose log could hold it (it is only logged)."""
+    from legalai.accounts import service
+
+    user = service.find_user(session, email)
+    orgs = service.organizations_of(session, user.id) if user else []
+    if user is None or not orgs:
+        return
+    audit_request(
+        request,
+        session,
+        None,
+        "auth.login_failed",
+        organization_id=orgs[0][0].id,
+        outcome="failure",
+        target_type="user",
+        target_id=user.id,
+        actor_label=email.strip().lower()[:320],
+        details=details,
+    )

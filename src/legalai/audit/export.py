@@ -16,26 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from legalai.accounts.models import AuditEvent
+from legalai.audit.service import HASHED_FIELDS
 
-COLUMNS = (
-    "id",
-    "organization_id",
-    "seq",
-    "created_at",
-    "actor_user_id",
-    "actor_api_key_id",
-    "actor_label",
-    "matter_id",
-    "action",
-    "target_type",
-    "target_id",
-    "outcome",
-    "ip",
-    "user_agent",
-    "details",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
