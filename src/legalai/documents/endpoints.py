@@ -228,7 +228,7 @@ def pages(document_id: str, request: Request, session: DbSession, principal: Pri
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     version = repo.current_version(doc)
-    _viewed(request, session, principal, doc, version.number)
+    audit_document_view(request, session, principal, doc, version.number)
     return [
         PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
         for p in repo.pages(version.id)
@@ -247,7 +247,7 @@ def page(
     doc = repo.get(document_id)
     version = repo.current_version(doc)
     p = repo.page(version.id, number)
-    _viewed(request, session, principal, doc, version.number, page=number)
+    audit_document_view(request, session, principal, doc, version.number, page=number)
     return PageOut(number=p.number, text=p.text, ocr=p.ocr, char_count=len(p.text))
 
 
@@ -307,15 +307,19 @@ def delete(
     )
 
 
-def _viewed(
+def audit_document_view(
     request: Request,
     session: Session,
     principal: Principal,
     doc: Document,
     version: int,
     page: int | None = None,
+    via: str = "api",
 ) -> None:
-    details: dict[str, int] = {"version": version} | ({"page": page} if page is not None else {})
+    """Record that the principal read a document (its pages, through the API or the web)."""
+    details: dict[str, int | str] = {"version": version, "via": via}
+    if page is not None:
+        details["page"] = page
     audit_request(
         request,
         session,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.orm import Session
 
+from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.deps import DbSession, PrincipalDep
@@ -19,8 +21,10 @@ def _out(session: DbSession, principal: PrincipalDep, matter: Matter) -> MatterO
     return MatterOut.model_validate(matter).model_copy(update={"document_count": count})
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MatterOut)
-def create(data: MatterCreate, request: Request, session: DbSession, principal: PrincipalDep) -> MatterOut:
+def create_audited_matter(
+    request: Request, session: Session, principal: Principal, data: MatterCreate
+) -> Matter:
+    """Create a matter and record it in the audit log (API and web)."""
     matter = create_matter(session, principal, data)
     audit_request(
         request,
@@ -32,6 +36,12 @@ def create(data: MatterCreate, request: Request, session: DbSession, principal: 
         target_id=matter.id,
         details={"name": matter.name, "restricted": matter.restricted},
     )
+    return matter
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MatterOut)
+def create(data: MatterCreate, request: Request, session: DbSession, principal: PrincipalDep) -> MatterOut:
+    matter = create_audited_matter(request, session, principal, data)
     return _out(session, principal.with_matter(matter.id), matter)
 
 

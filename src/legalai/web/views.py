@@ -23,16 +23,16 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal, Unauthenticated
 from legalai.audit.endpoints import audit_request
-from legalai.documents.endpoints import document_out, upload_into_matter
+from legalai.documents.endpoints import audit_document_view, document_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
 from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import FileOutcome
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep
 from legalai.kit.errors import Conflict, DomainError
 from legalai.kit.schemas import MAX_OFFSET
+from legalai.matters.endpoints import create_audited_matter
 from legalai.matters.repository import MatterRepository
 from legalai.matters.schemas import MatterCreate
-from legalai.matters.service import create_matter
 from legalai.search.lexical import SearchFilters, search
 from legalai.search.query import MAX_QUERY_CHARS
 from legalai.web import presenters as p
@@ -170,16 +170,8 @@ def create_matter_form(
 ) -> Response:
     form = {"name": name, "description": description}
     try:
-        matter = create_matter(session, principal, MatterCreate(name=name, description=description))
-        audit_request(
-            request,
-            session,
-            principal,
-            "matter.create",
-            matter_id=matter.id,
-            target_type="matter",
-            target_id=matter.id,
-            details={"name": matter.name, "via": "web"},
+        matter = create_audited_matter(
+            request, session, principal, MatterCreate(name=name, description=description)
         )
     except ValidationError as exc:
         return _home(request, session, principal, status_code=422, form=form, errors=p.form_errors(exc))
@@ -258,16 +250,8 @@ def document_page(
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     matter = MatterRepository(session, principal).get(doc.matter_id)
-    audit_request(
-        request,
-        session,
-        principal,
-        "document.view",
-        matter_id=doc.matter_id,
-        target_type="document",
-        target_id=doc.id,
-        details={"via": "web"},
-    )
+    if doc.current_version_id:
+        audit_document_view(request, session, principal, doc, repo.current_version(doc).number, via="web")
     return render(
         request,
         "document.html",
