@@ -201,8 +201,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_matter_screens_matter_id"), ["matter_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_matter_screens_user_id"), ["user_id"], unique=False)
 
-    with op.batch_alter_table("matters", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (with a constant default) on both engines: SQLite's batch mode would copy and
+    # drop the populated matters table, which other tables reference.
+    op.add_column("matters", sa.Column("restricted", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
