@@ -26,6 +26,8 @@ admin_app = typer.Typer(help="People, keys and first-run set-up, for scripts.", 
 app.add_typer(admin_app, name="admin")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+eval_app = typer.Typer(help="Measure the analysis against labelled data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 
@@ -200,6 +202,39 @@ def audit_verify(organization: Annotated[str | None, typer.Option(help="Organiza
     from legalai.audit.cli import verify_command
 
     raise typer.Exit(verify_command(_settings().resolved_database_url, organization))
+
+
+@eval_app.command("citations")
+def eval_citations(
+    cases: Annotated[Path, typer.Option("--cases", help="eyecite-format cases (JSON list)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Score citation extraction: recall per citation type, overall precision and F1."""
+    from legalai.evaluation.citations import score_cases
+
+    try:
+        data = json.loads(cases.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]Cannot read {cases}:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    score = score_cases(data)
+    if as_json:
+        out = {
+            "precision": round(score.precision, 4),
+            "recall": round(score.recall, 4),
+            "f1": round(score.f1, 4),
+            "per_type": {
+                k: {"expected": v.expected, "matched": v.matched, "recall": round(v.recall, 4)}
+                for k, v in sorted(score.per_type.items())
+            },
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    table = Table("type", "expected", "matched", "recall")
+    for name, t in sorted(score.per_type.items()):
+        table.add_row(name, str(t.expected), str(t.matched), f"{t.recall:.3f}")
+    console.print(table)
+    console.print(f"precision {score.precision:.3f}  recall {score.recall:.3f}  F1 {score.f1:.3f}")
 
 
 @app.command()

@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from tests.conftest import Identity, create_identity, upload
 
 from legalai.accounts.models import User, WebSession
 from legalai.kit.db import transaction, utcnow
+from tests.conftest import Identity, create_identity, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 
@@ -207,9 +207,8 @@ def test_cookie_sessions_csrf_logout_and_idle_timeout(client: TestClient, wait_r
 
 
 def test_login_failures_lock_out_and_look_the_same_for_unknown_users(tmp_path, database_url: str) -> None:
-    from tests.conftest import make_settings
-
     from legalai.app import create_app
+    from tests.conftest import make_settings
 
     with TestClient(create_app(make_settings(tmp_path, database_url, rate_limit_enabled=False))) as client:
         create_identity(client)

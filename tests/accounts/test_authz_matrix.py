@@ -43,13 +43,13 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select, update
 from starlette.routing import Mount, Route
-from tests.conftest import create_identity, make_settings
 
 from legalai.accounts import service
 from legalai.accounts.models import ApiKey, Role, User
 from legalai.documents.models import Document
 from legalai.kit.db import transaction, utcnow
 from legalai.matters.models import Matter
+from tests.conftest import create_identity, make_settings
 
 PASSWORD = "correct horse battery staple"
 

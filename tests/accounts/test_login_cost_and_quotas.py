@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import authorize, make_settings, upload
 
 from legalai.accounts import security
 from legalai.app import create_app
+from tests.conftest import authorize, make_settings, upload
 
 
 def test_unknown_and_known_accounts_cost_one_password_verification_each(

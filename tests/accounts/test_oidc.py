@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import select
-from tests.conftest import create_identity, make_settings
 
 from legalai.accounts import oidc
 from legalai.accounts.models import AuditEvent
 from legalai.app import create_app
 from legalai.kit.db import transaction
 from legalai.settings import Environment, Settings
+from tests.conftest import create_identity, make_settings
 
 CLIENT_ID = "legalai-test"
 CLIENT_SECRET = "s3cret/with+odd=chars"

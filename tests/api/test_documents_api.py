@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from tests.conftest import authorize, upload
 from tests.fixtures.docs import CONTRACT, make_docx, make_email, make_pdf, make_zip
 
@@ -202,9 +203,8 @@ def test_single_bad_upload_gets_its_status_code(client: TestClient, matter_id: s
 
 
 def test_oversized_upload_is_413(tmp_path, database_url: str) -> None:
-    from tests.conftest import make_settings
-
     from legalai.app import create_app
+    from tests.conftest import make_settings
 
     settings = make_settings(tmp_path, database_url, max_upload_bytes=1000)
     with TestClient(create_app(settings)) as client:

@@ -10,6 +10,7 @@ import structlog
 from fastapi.testclient import TestClient
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
+
 from tests.conftest import authorize, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
@@ -41,9 +42,8 @@ def test_image_and_image_only_pdf_are_ocrd(client: TestClient, matter_id: str, w
 
 
 def test_request_id_follows_the_document_into_its_job(tmp_path, database_url: str, wait_ready: Wait) -> None:
-    from tests.conftest import make_settings
-
     from legalai.app import create_app
+    from tests.conftest import make_settings
 
     with (
         TestClient(create_app(make_settings(tmp_path, database_url, log_level="INFO"))) as client,

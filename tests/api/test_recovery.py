@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, func, select, update
-from tests.conftest import authorize, make_settings, upload
 
 from legalai.app import create_app
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page
 from legalai.kit.db import utcnow
+from tests.conftest import authorize, make_settings, upload
 
 
 def test_restart_resumes_interrupted_and_lost_jobs(

@@ -9,11 +9,11 @@ from typing import Any
 
 import boto3
 from fastapi.testclient import TestClient
-from tests.conftest import authorize, make_settings, upload
-from tests.fixtures.docs import CONTRACT, make_pdf
 
 from legalai.app import create_app
 from legalai.storage.s3 import S3BlobStore
+from tests.conftest import authorize, make_settings, upload
+from tests.fixtures.docs import CONTRACT, make_pdf
 
 
 def test_ingest_search_download_and_delete_with_s3(

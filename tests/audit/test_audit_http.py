@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from tests.conftest import create_identity, upload
 from typer.testing import CliRunner
 
 from legalai.cli import app as cli
+from tests.conftest import create_identity, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fixtures.docs import CONTRACT, make_pdf, make_zip
 from typer.testing import CliRunner
 
 from legalai.cli import app
+from tests.fixtures.docs import CONTRACT, make_pdf, make_zip
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import itertools
 
-from tests.fixtures.docs import CONTRACT
-
 from legalai.documents.chunking import chunk_page, chunk_pages
+from tests.fixtures.docs import CONTRACT
 
 
 def test_chunks_are_exact_page_slices_and_cover_the_text() -> None:

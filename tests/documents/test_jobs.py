@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import authorize, make_settings, upload
 
 from legalai.app import create_app
 from legalai.documents.models import Page, ProcessingEvent
 from legalai.runtime import Runtime, build_runtime
 from legalai.storage.protocol import StorageError
+from tests.conftest import authorize, make_settings, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 

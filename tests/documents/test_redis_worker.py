@@ -17,11 +17,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
-from tests.conftest import REDIS_URL, authorize, make_settings, upload
-from tests.fixtures.docs import make_pdf
 
 from legalai.documents.models import Chunk, Page, ProcessingEvent
 from legalai.settings import Settings
+from tests.conftest import REDIS_URL, authorize, make_settings, upload
+from tests.fixtures.docs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis-worker")]
 

@@ -20,12 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select, update
-from tests.conftest import Identity, create_identity, make_settings, upload
 
 from legalai.accounts.models import ApiKey, OrganizationMember, User, WebSession
 from legalai.accounts.security import token_hash
 from legalai.kit.db import transaction, utcnow
 from legalai.matters.models import Matter
+from tests.conftest import Identity, create_identity, make_settings, upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 PASSWORD = "correct horse battery staple"

@@ -13,7 +13,6 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from tests.conftest import REDIS_URL
 
 from legalai.accounts.principal import Principal
 from legalai.security.ratelimit import (
@@ -23,6 +22,7 @@ from legalai.security.ratelimit import (
     enforce_rate_limit,
     group_for,
 )
+from tests.conftest import REDIS_URL
 
 SMALL = RateLimitConfig.build(
     login_per_ip="3/minute",

@@ -41,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
 from tests.conftest import create_identity, make_settings
 
 MAX_EXAMPLES = 25

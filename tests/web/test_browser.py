@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.fixtures.docs import CONTRACT, make_pdf
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.conftest import upload
 
 from legalai.documents.schemas import DocumentOut
 from legalai.search.lexical import Highlight, SearchHit
 from legalai.web.presenters import DocumentTable, snippet_segments
 from legalai.web.views import TEMPLATES
+from tests.conftest import upload
 
 Wait = Callable[..., list[dict[str, Any]]]
 
