@@ -19,11 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from tests.fixtures.s3server import s3_server  # noqa: F401 - re-exported fixture
 
 from legalai.kit.db import Base, make_engine
 from legalai.kit.migrate import upgrade
 from legalai.settings import Settings
+from tests.fixtures.s3server import s3_server  # noqa: F401 - re-exported fixture
 
 PG_ADMIN_URL = os.environ.get("LEGALAI_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("LEGALAI_TEST_REDIS_URL", "")
