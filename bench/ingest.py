@@ -438,17 +438,18 @@ def ingest_phase(
 
     from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
     from legalai.documents.models import Chunk, Document, DocumentVersion, Page
-    from legalai.documents.service import IntakeContext, ingest_files
+    from legalai.documents.service import ingest_files
     from legalai.kit.db import transaction
     from legalai.kit.errors import DomainError
     from legalai.matters.service import get_or_create_matter
 
     name = MATTERS[fmt]
     with transaction(runtime.sessions) as session:
-        existing = get_or_create_matter(session, principal, name)
+        existing, principal = get_or_create_matter(session, principal, name)
         has_docs = session.scalar(select(func.count()).where(Document.matter_id == existing.id))
         if has_docs:  # a reused database: start from an empty matter, or uploads deduplicate
-            existing = get_or_create_matter(session, principal, f"{name} {datetime.now(UTC):%Y%m%dT%H%M%S}")
+            stamped = f"{name} {datetime.now(UTC):%Y%m%dT%H%M%S}"
+            existing, principal = get_or_create_matter(session, principal, stamped)
         matter_id = existing.id
 
     rejected: list[str] = []
@@ -464,14 +465,7 @@ def ingest_phase(
                     temp, sha, size = stage_stream(
                         fh, runtime.scratch, runtime.settings.max_upload_bytes, name=filename
                     )
-                ctx = IntakeContext(
-                    session,
-                    principal,
-                    runtime.store,
-                    runtime.queue.enqueue,
-                    runtime.archive_limits,
-                    runtime.scratch,
-                )
+                ctx = runtime.intake(session, principal)
                 report = ingest_files(ctx, matter_id, [StagedFile(filename, "", temp, sha, size)])
         except DomainError as exc:
             rejected.append(f"{filename}: {exc.detail}")
@@ -878,8 +872,20 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def bench_owner(session: Any, accounts: Any, role: Any) -> Any:
+    """The benchmark acts as the owner of a "Bench" organization (created on a fresh database)."""
+    email = "bench@example.com"
+    user = accounts.find_user(session, email)
+    if user is None:
+        org = accounts.create_organization(session, "Bench")
+        user = accounts.create_user(session, email, None, "Benchmark")
+        accounts.add_to_organization(session, org.id, user.id, role.owner)
+    return accounts.acting_principal(session, email)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from legalai.accounts.service import local_principal
+    from legalai.accounts import service as accounts
+    from legalai.accounts.models import Role
     from legalai.kit.db import transaction
     from legalai.kit.migrate import upgrade
     from legalai.observability.logging import configure_logging
@@ -939,7 +945,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         upgrade(runtime.engine)
         with transaction(runtime.sessions) as session:
-            principal = local_principal(session)
+            principal = bench_owner(session, accounts, Role)
         runtime.queue.start_worker(args.threads)
         sampler.start()
         phases: dict[str, PhaseResult] = {}
@@ -964,6 +970,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["analyzed_tables"] = analyzed
         log(f"search: {args.search_queries} queries (tables analyzed first: {', '.join(analyzed) or 'none'})")
         queries = build_queries((c.text for c in contracts), args.search_queries)
+        with transaction(runtime.sessions) as session:  # now a member of the matters just created
+            principal = bench_owner(session, accounts, Role)
         search = run_searches(runtime, principal, search_matter, queries, lexical_search)
         results["search"] = asdict(search)
         results["search"]["matter"] = MATTERS["pdf" if "pdf" in phases else args.formats[0]]

@@ -330,7 +330,7 @@ def ingest(
 ) -> None:
     """Ingest files into a matter, wait for processing and print a per-file result table."""
     from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
-    from legalai.documents.service import IntakeContext, ingest_files
+    from legalai.documents.service import ingest_files
     from legalai.kit.db import transaction
     from legalai.kit.errors import DomainError
 
@@ -358,14 +358,7 @@ def ingest(
                             "error": exc.detail,
                         }
                     )
-            ctx = IntakeContext(
-                session,
-                principal,
-                runtime.store,
-                runtime.queue.enqueue,
-                runtime.archive_limits,
-                runtime.scratch,
-            )
+            ctx = runtime.intake(session, principal)
             report = ingest_files(ctx, matter_row.id, staged)
         for o in report.outcomes:
             rows.append(

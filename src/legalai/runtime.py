@@ -8,10 +8,12 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from legalai.accounts.principal import Principal
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
 from legalai.documents.intake import ArchiveLimits
 from legalai.documents.models import DocumentVersion
+from legalai.documents.service import IntakeContext
 from legalai.kit.db import make_engine, make_sessionmaker
 from legalai.observability import metrics
 from legalai.settings import Settings
@@ -37,6 +39,18 @@ class Runtime:
             max_total_bytes=s.max_archive_total_bytes,
             max_ratio=s.max_archive_ratio,
             max_file_bytes=s.max_upload_bytes,
+        )
+
+    def intake(self, session: Session, principal: Principal, request_id: str | None = None) -> IntakeContext:
+        """What document intake needs from this process, for one unit of work."""
+        return IntakeContext(
+            session=session,
+            principal=principal,
+            store=self.store,
+            enqueue=self.queue.enqueue,
+            limits=self.archive_limits,
+            scratch=self.scratch,
+            request_id=request_id,
         )
 
     def count_versions_by_state(self) -> dict[str, int]:

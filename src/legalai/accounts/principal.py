@@ -11,19 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from legalai.accounts.models import Role
-from legalai.kit.errors import DomainError
+from legalai.kit.errors import Forbidden, Unauthenticated
+
+__all__ = ["ALL_SCOPES", "Forbidden", "Principal", "Unauthenticated"]
 
 ALL_SCOPES = frozenset({"read", "write", "admin"})
-
-
-class Forbidden(DomainError):
-    status_code = 403
-    title = "Forbidden"
-
-
-class Unauthenticated(DomainError):
-    status_code = 401
-    title = "Authentication required"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from legalai.documents.schemas import (
     UploadResult,
     VersionOut,
 )
-from legalai.documents.service import FileOutcome, IntakeContext, delete_document, ingest_files
+from legalai.documents.service import FileOutcome, delete_document, ingest_files
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
 from legalai.kit.errors import DomainError, InvalidInput
 from legalai.kit.schemas import MAX_OFFSET, problem_response
@@ -110,15 +110,7 @@ def upload_into_matter(
         for s in staged:
             s.temp_path.unlink(missing_ok=True)
         raise
-    ctx = IntakeContext(
-        session=session,
-        principal=principal,
-        store=runtime.store,
-        enqueue=runtime.queue.enqueue,
-        limits=runtime.archive_limits,
-        scratch=runtime.scratch,
-        request_id=request_id(request),
-    )
+    ctx = runtime.intake(session, principal, request_id(request))
     outcomes.extend(ingest_files(ctx, matter_id, staged).outcomes)
     for o in outcomes:
         if o.error is None and o.document_id and not o.deduplicated:

@@ -1,6 +1,8 @@
 """Domain errors carry their HTTP status and a message a user can read.
 
     DomainError
+     +-- Unauthenticated (401)   no or invalid credentials
+     +-- Forbidden (403)         authenticated, but role or scope does not allow it
      +-- NotFound (404)            unknown id, or an object the principal may not see
      +-- Conflict (409)
      +-- InvalidInput (422)        also: EmptyFile
@@ -24,6 +26,16 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Forbidden"
 
 
 class NotFound(DomainError):
