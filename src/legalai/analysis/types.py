@@ -17,6 +17,45 @@ from legalai.analysis.citations import Citation
 # extracted page text (extractors normalize whitespace), so offsets map back unambiguously.
 PAGE_SEPARATOR = "\n\f\n"
 
+# Document types the key-term analyzer reports (``KeyTerms.document_type``) and playbooks may name.
+NON_CONTRACT_TYPES = frozenset({"court_decision", "pleading", "correspondence"})
+DOCUMENT_TYPES: tuple[str, ...] = (
+    "nda",
+    "license",
+    "services",
+    "consulting",
+    "supply",
+    "distribution",
+    "reseller",
+    "agency",
+    "franchise",
+    "joint_venture",
+    "partnership",
+    "strategic_alliance",
+    "collaboration",
+    "development",
+    "manufacturing",
+    "maintenance",
+    "hosting",
+    "outsourcing",
+    "marketing",
+    "promotion",
+    "sponsorship",
+    "endorsement",
+    "co_branding",
+    "affiliate",
+    "ip_assignment",
+    "transportation",
+    "non_compete",
+    "employment",
+    "lease",
+    "loan",
+    "purchase",
+    "settlement",
+    "other",
+    *sorted(NON_CONTRACT_TYPES),
+)
+
 DurationUnit = Literal["days", "business_days", "weeks", "months", "years"]
 
 
