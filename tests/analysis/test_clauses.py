@@ -1,0 +1,264 @@
+"""CUAD clause classifier: segmentation offsets, the shipped artifact, findings on hand-written
+contract text, odd input, and the clause scorers on tiny hand-made inputs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legalai.analysis.clauses import (
+    ClauseModel,
+    Featurizer,
+    default_model,
+    linear_scores,
+    normalize_category,
+    segment,
+    snippet_features,
+)
+from legalai.evaluation.clauses import (
+    Snippet,
+    score_clause_presence,
+    score_snippet_predictions,
+    score_snippets,
+)
+
+CONTRACT = """MASTER SERVICES AGREEMENT
+
+This Master Services Agreement is made as of the date last signed below between Northwind Widgets LLC
+and Bluebird Analytics Inc. Each of them is a party to this agreement.
+
+1. SERVICES
+
+Bluebird will deliver the monthly analytics reports described in the statement of work, and Northwind
+will pay the fees listed there within thirty days of each invoice.
+
+2. TERMINATION
+
+Either party may terminate this Agreement for convenience at any time, without cause, by giving the
+other party sixty (60) days' prior written notice of termination.
+
+3. ASSIGNMENT
+
+Neither party may assign or transfer this Agreement, or any of its rights or obligations under it,
+to any third party without the prior written consent of the other party, and any attempted
+assignment without such consent shall be null and void.
+
+4. GOVERNING LAW
+
+This Agreement shall be governed by and construed in accordance with the laws of the State of
+New York, without regard to its conflict of laws principles.
+"""
+
+
+@pytest.fixture(scope="module")
+def model() -> ClauseModel:
+    return default_model()
+
+
+def _assert_exact(text: str, spans: list[tuple[int, int]]) -> None:
+    last = 0
+    for start, end in spans:
+        assert 0 <= last <= start < end <= len(text)
+        piece = text[start:end]
+        assert piece == piece.strip() and piece
+        last = end
+
+
+def test_segment_offsets_are_exact_ordered_and_cover_the_words() -> None:
+    spans = segment(CONTRACT)
+    _assert_exact(CONTRACT, spans)
+    # every word of the text lies in some passage
+    covered = " ".join(CONTRACT[s:e] for s, e in spans)
+    assert covered.split() == " ".join(CONTRACT.split()).split()
+    # headings are glued to the paragraph under them
+    assert any(CONTRACT[s:e].startswith("4. GOVERNING LAW") for s, e in spans)
+
+
+def test_segment_cuts_long_paragraphs_and_unbroken_text() -> None:
+    sentence = "The Supplier shall deliver the goods on time and in good condition. "
+    text = "  " + sentence * 200 + "\n\n" + "x" * 5000 + "\n\nshort tail"
+    spans = segment(text, max_len=500)
+    _assert_exact(text, spans)
+    assert all(e - s <= 500 for s, e in spans[:-1])
+    assert len(spans) > 20
+    assert segment("") == [] and segment(" \n\n \t ") == []
+
+
+def test_shipped_artifact_loads_quickly(model: ClauseModel) -> None:
+    started = time.perf_counter()
+    fresh = ClauseModel.load()
+    assert time.perf_counter() - started < 2.0
+    assert fresh.version == model.version and len(fresh.version) == 16
+    assert len(fresh.categories) == 41
+    for name in ("Governing Law", "Anti-Assignment", "Cap on Liability", "Rofr/Rofo/Rofn", "Parties"):
+        assert name in fresh.categories
+    # snippet spellings resolve to the labels.csv names
+    assert fresh.categories[fresh.category_index("Cap On Liability")] == "Cap on Liability"
+    assert fresh.categories[fresh.category_index("Rofr-Rofo-Rofn")] == "Rofr/Rofo/Rofn"
+    assert normalize_category("Revenue-Profit Sharing") == normalize_category("Revenue/Profit Sharing")
+
+
+def test_finds_hand_written_clauses_with_spans_into_them(model: ClauseModel) -> None:
+    findings = {f.category: f for f in model.find_clauses(CONTRACT)}
+    expected = {
+        "Governing Law": "laws of the State of\nNew York",
+        "Anti-Assignment": "Neither party may assign",
+        "Termination for Convenience": "terminate this Agreement for convenience",
+    }
+    for category, phrase in expected.items():
+        assert category in findings, sorted(findings)
+        finding = findings[category]
+        assert 0.0 <= finding.confidence <= 1.0
+        assert finding.spans
+        best = finding.spans[0]
+        assert phrase in CONTRACT[best.start : best.end]
+    for f in findings.values():
+        for span in f.spans:
+            assert 0 <= span.start < span.end <= len(CONTRACT)
+    # a contract without these clauses does not get them
+    plain = "1. SERVICES\n\nBluebird will deliver monthly analytics reports to Northwind.\n"
+    assert "Governing Law" not in {f.category for f in model.find_clauses(plain)}
+
+
+def test_snippet_probabilities(model: ClauseModel) -> None:
+    law = "This Agreement shall be governed by the laws of the State of Delaware."
+    assert model.classify_snippet("Governing Law", law) > 0.5
+    assert model.classify_snippet("Insurance", law) < 0.5
+    assert 0.0 <= model.classify_snippet("Cap On Liability", "") <= 1.0
+    with pytest.raises(KeyError):
+        model.classify_snippet("No Such Category", law)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\n\t", "\x00\x01\ufffd" * 50, "§§§ ¶¶ ---- ==== 1234", "这是一份合同。" * 200, "a" * 20_000],
+)
+def test_odd_input_never_raises(model: ClauseModel, text: str) -> None:
+    for f in model.find_clauses(text):
+        assert 0 <= f.spans[0].start < f.spans[0].end <= len(text)
+    assert 0.0 <= model.classify_snippet("Governing Law", text) <= 1.0
+
+
+def test_large_text_speed(model: ClauseModel) -> None:
+    text = (CONTRACT + "\n\n") * 200  # about 340 pages of 3,000 characters
+    started = time.perf_counter()
+    findings = model.find_clauses(text)
+    elapsed = time.perf_counter() - started
+    assert len(text) / 3000 / elapsed > 30
+    assert "Governing Law" in {f.category for f in findings}
+
+
+def test_linear_scores_match_dense_product() -> None:
+    feat = Featurizer(["alpha", "beta", "alpha beta", "gamma"], [1.0, 2.0, 3.0, 1.5])
+    x = feat.transform(["alpha beta beta", "", "gamma gamma delta"])
+    dense = np.zeros((3, 4), dtype=np.float32)
+    dense[x.rows, x.cols] = x.vals
+    assert np.allclose(np.linalg.norm(dense[[0, 2]], axis=1), 1.0)
+    assert not dense[1].any()
+    weights = np.arange(8, dtype=np.float32).reshape(4, 2)
+    bias = np.array([0.5, -0.5], dtype=np.float32)
+    assert np.allclose(linear_scores(x, weights, bias), dense @ weights + bias)
+
+
+def test_score_snippet_predictions_known_answer() -> None:
+    rows = [
+        Snippet("A", True, "c1", "x"),
+        Snippet("A", False, "c1", "y"),
+        Snippet("A", True, "c2", "z"),
+        Snippet("A", False, "c2", "w"),
+        Snippet("B", True, "c1", "v"),
+        Snippet("B", False, "c1", "u"),
+    ]
+    probs = [0.9, 0.2, 0.1, 0.3, 0.8, 0.7]  # A: 3/4 right, B: 1/2 right
+    s = score_snippet_predictions(rows, probs)
+    assert s.per_category == {"A": 0.75, "B": 0.5}
+    assert s.mean_accuracy == pytest.approx(0.625)
+    assert s.pooled_accuracy == pytest.approx(4 / 6)
+    # Yes: tp=2 fp=1 fn=1 -> F1 2/3; No: tp=2 fp=1 fn=1 -> F1 2/3
+    assert s.macro_f1 == pytest.approx(2 / 3)
+
+    class Echo:
+        def classify_snippet(self, category: str, text: str) -> float:
+            return 1.0 if text in {"x", "z", "v"} else 0.0
+
+    assert score_snippets(rows, Echo()).mean_accuracy == 1.0
+    assert score_snippets(rows, Echo(), contracts=["c2"]).n == 2
+
+
+def test_score_clause_presence_known_answer(tmp_path: Path) -> None:
+    header = (
+        "contract_file,Filename,Document Name,Document Name-Answer,Parties,Parties-Answer,"
+        "X,X-Answer,Y,Y-Answer"
+    )
+    lines = [header]
+    # X present in c1..c5 and absent in c6; Y present only in c1 (too rare for the macro)
+    for i in range(1, 7):
+        x = "\"['x clause']\"" if i <= 5 else "[]"
+        y = "\"['y clause']\"" if i == 1 else "[]"
+        lines.append(f"c{i},c{i},\"['Doc']\",Doc,\"['P']\",P,{x},Yes,{y},")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    predicted = {
+        "c1": {"X", "Document Name"},
+        "c2": {"X"},
+        "c3": {"X", "Y"},
+        "c4": set(),
+        "c5": set(),
+        "c6": {"X"},
+    }
+    s = score_clause_presence(predicted, labels)
+    assert set(s.per_category) == {"X", "Y"}  # Document Name and Parties excluded
+    score_x = s.per_category["X"]
+    assert (score_x.present, score_x.predicted, score_x.true_positive) == (5, 4, 3)
+    assert score_x.f1 == pytest.approx(2 * 3 / 9)
+    assert s.per_category["Y"].f1 == 0.0
+    assert s.scored_categories == ["X"]
+    assert s.macro_f1 == pytest.approx(2 / 3)
+    assert s.n_contracts == 6
+
+
+def test_document_probabilities_and_save_load_roundtrip(model: ClauseModel, tmp_path: Path) -> None:
+    probs = model.document_probabilities(CONTRACT)
+    assert set(probs) == set(model.categories)
+    assert probs["Governing Law"] > 0.5 and all(0.0 <= p <= 1.0 for p in probs.values())
+    assert set(model.document_probabilities("").values()) == {0.0}
+
+    feat = Featurizer(["governed", "laws", "assign"], [1.0, 1.0, 1.0])
+    ones = np.ones(2, dtype=np.float32)
+    arrays = {
+        "weights": np.array([[2.0, -1.0], [2.0, -1.0], [-1.0, 3.0]], dtype=np.float32),
+        "bias": np.array([-1.0, -1.0], dtype=np.float32),
+        "doc_a": ones,
+        "doc_b": np.zeros(2, dtype=np.float32),
+        "doc_threshold": np.full(2, 0.5, dtype=np.float32),
+        "snip_a": ones,
+        "snip_b": np.zeros(2, dtype=np.float32),
+    }
+    tiny = ClauseModel(["Governing Law", "Anti-Assignment"], feat, arrays)
+    tiny.save(tmp_path / "tiny")
+    loaded = ClauseModel.load(tmp_path / "tiny.npz")
+    text = "Intro words here.\n\nThis is governed by the laws of Utah, and nothing else applies here."
+    found = loaded.find_clauses(text)
+    assert [f.category for f in found] == ["Governing Law"]
+    assert text[found[0].spans[0].start : found[0].spans[0].end].startswith("Intro words")
+
+
+def test_snippet_features_and_batch_agree(model: ClauseModel) -> None:
+    logits = np.array([[1.0, 5.0, -2.0], [0.5, -1.0, 3.0]])
+    feats = snippet_features(logits, [0, 2], np.array([1.0, 1.0, 0.0]))
+    # own logit; best other allowed column (column 2 is masked out, own column never counts)
+    assert feats.tolist() == [[1.0, 5.0], [3.0, 0.5]]
+    assert snippet_features(logits[:, :1], [0, 0], np.ones(1))[:, 1].tolist() == [-10.0, -10.0]
+    items = [
+        ("Governing Law", "This Agreement is governed by the laws of the State of Texas."),
+        ("Insurance", "Supplier shall maintain general liability insurance of $1,000,000."),
+        ("Insurance", "This Agreement is governed by the laws of the State of Texas."),
+    ]
+    batch = model.classify_snippets(items)
+    single = [model.classify_snippet(c, t) for c, t in items]
+    assert np.allclose(batch, single)
+    assert batch[0] > 0.5 and batch[1] > 0.5 and batch[2] < 0.5
+    assert model.classify_snippets([]).shape == (0,)
