@@ -237,6 +237,18 @@ def eval_citations(
     console.print(f"precision {score.precision:.3f}  recall {score.recall:.3f}  F1 {score.f1:.3f}")
 
 
+def _register_analysis() -> None:
+    from legalai.analysis import cli as analysis_cli
+
+    app.command("analyze")(analysis_cli.analyze)
+    app.command("reanalyze")(analysis_cli.reanalyze)
+    eval_app.command("contracts")(analysis_cli.eval_contracts)
+    eval_app.command("clauses")(analysis_cli.eval_clauses)
+
+
+_register_analysis()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,

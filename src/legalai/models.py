@@ -3,6 +3,7 @@
 from legalai.accounts.models import (
     Organization,
 )
+from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
@@ -11,9 +12,11 @@ __all__ = [
     "Base",
     "Chunk",
     "Document",
+    "DocumentAnalysis",
     "DocumentVersion",
     "Matter",
     "Organization",
     "Page",
     "ProcessingEvent",
+    "StoredPlaybook",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.principal import Principal
+from legalai.analysis.service import AnalysisService
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
 from legalai.documents.intake import ArchiveLimits
@@ -29,6 +30,7 @@ class Runtime:
     store: BlobStore
     sandbox: Sandbox
     scratch: Path
+    analysis: AnalysisService
     queue: JobQueue = field(init=False)
 
     @property
@@ -87,6 +89,7 @@ def build_runtime(settings: Settings) -> Runtime:
         store=build_blob_store(settings),
         sandbox=sandbox,
         scratch=scratch,
+        analysis=AnalysisService(settings.analysis_max_chars, enabled=settings.analysis_enabled),
     )
     runtime.queue = JobQueue(settings, runtime)
     metrics.install_job_state_collector(runtime.count_versions_by_state)

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150
 
+    # Analysis (key terms, clauses, citations, personal data, deadlines, playbook risks)
+    analysis_enabled: bool = True
+    # Longer documents are analyzed up to this many characters (the analysis says so).
+    analysis_max_chars: int = 8_000_000
+
     # Accounts and sessions
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12

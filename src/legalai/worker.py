@@ -9,6 +9,7 @@ expired lease (a crash, a lost message) are enqueued again; the job's claim make
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -16,6 +17,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
+from legalai.analysis.service import queued_analyses
 from legalai.documents.models import DocumentVersion
 from legalai.documents.tasks import (
     DocumentProcessor,
@@ -24,7 +26,7 @@ from legalai.documents.tasks import (
     release_leases,
     stale_versions,
 )
-from legalai.kit.db import refresh_planner_statistics, transaction
+from legalai.kit.db import refresh_planner_statistics, transaction, utcnow
 from legalai.observability.logging import bound_contextvars, get_logger
 from legalai.settings import Settings
 
@@ -67,6 +69,16 @@ class JobQueue:
             throws=(PermanentJobError,),
             time_limit=int((settings.extraction_timeout_seconds + 600) * 1000),
         )
+        self.analyze_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+            self._analyze,
+            broker=self.broker,
+            actor_name="documents.analyze",
+            queue_name=QUEUE,
+            max_retries=settings.job_max_retries,
+            min_backoff=settings.job_min_backoff_ms,
+            max_backoff=settings.job_max_backoff_ms,
+            time_limit=3_600_000,
+        )
 
     # ---- producing ------------------------------------------------------------------------------
 
@@ -78,7 +90,20 @@ class JobQueue:
     ) -> None:
         self.process_document.send(version_id, organization_id, matter_id, request_id)
 
+    def send_analysis(self, version_id: str, organization_id: str, matter_id: str) -> None:
+        self.analyze_document.send(version_id, organization_id, matter_id)
+
     # ---- consuming ------------------------------------------------------------------------------
+
+    def _analyze(self, version_id: str, organization_id: str, matter_id: str) -> None:
+        """Re-analysis of one stored version (``legalai reanalyze``); idempotent."""
+        rt = self.processor.rt
+        with (
+            bound_contextvars(job="documents.analyze", version_id=version_id, matter_id=matter_id),
+            transaction(rt.sessions) as session,
+        ):
+            status = rt.analysis.analyze_version(session, version_id)
+        log.info("analysis.done", status=status)
 
     def _run(self, version_id: str, organization_id: str, matter_id: str, request_id: str | None) -> None:
         with bound_contextvars(request_id=request_id, job="documents.process"):
@@ -116,11 +141,19 @@ class JobQueue:
             if release_own_leases:
                 release_leases(session)
             pending = stale_versions(session)
+            # Queued analyses are sent again only when they have waited longer than a job may run
+            # (or at start-up of the only worker), so the sweeper does not pile up duplicates.
+            analyses = queued_analyses(
+                session,
+                None if release_own_leases else utcnow() - timedelta(seconds=self.settings.job_lease_seconds),
+            )
         for version_id, org, matter in pending:
             self.send(version_id, org, matter, None)
-        if pending:
-            log.info("queue.recovered", count=len(pending))
-        return len(pending)
+        for version_id, org, matter in analyses:
+            self.send_analysis(version_id, org, matter)
+        if pending or analyses:
+            log.info("queue.recovered", count=len(pending), analyses=len(analyses))
+        return len(pending) + len(analyses)
 
     def start_sweeper(self) -> None:
         interval_seconds = self.settings.sweep_interval_seconds

@@ -46,6 +46,7 @@ from starlette.routing import Mount, Route
 
 from legalai.accounts import service
 from legalai.accounts.models import ApiKey, Role, User
+from legalai.analysis.models import StoredPlaybook
 from legalai.documents.models import Document
 from legalai.kit.db import transaction, utcnow
 from legalai.matters.models import Matter
@@ -441,6 +442,14 @@ def _file(uid: str) -> tuple[str, tuple[str, bytes, str]]:
     return ("files", (f"matrix-{uid}.txt", f"Matrix upload {uid}.".encode(), "text/plain"))
 
 
+def _playbook(uid: str) -> str:
+    return (
+        f"id: matrix-{uid}\nname: matrix {uid}\nversion: '1'\nrules:\n"
+        "  - id: no-law\n    title: No governing law\n    severity: low\n"
+        "    explanation: None found.\n    check:\n      clause_missing: Governing Law\n"
+    )
+
+
 SEARCH = {"params": {"q": "strategy"}}
 SPECS: dict[tuple[str, str], Spec] = {
     # Anyone signed in, about themselves or their organization's directory.
@@ -519,6 +528,24 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/matters/{matter_id}/documents-table"): Spec("read", 200),
     ("GET", "/matters/{matter_id}/search"): Spec("read", 200, lambda _t, _u: SEARCH),
     ("GET", "/documents/{document_id}"): Spec("read", 200),
+    ("GET", "/api/v1/documents/{document_id}/analysis"): Spec("read", 200),
+    ("GET", "/api/v1/documents/{document_id}/deadlines.ics"): Spec("read", 200),
+    ("GET", "/api/v1/matters/{matter_id}/deadlines.ics"): Spec("read", 200),
+    ("GET", "/api/v1/matters/{matter_id}/analysis-status"): Spec("read", 200),
+    ("POST", "/api/v1/matters/{matter_id}/reanalyze"): Spec("member_write", 202),
+    # Playbooks belong to the organization: everyone reads and validates, owners and admins set them.
+    ("GET", "/api/v1/playbooks"): Spec("any", 200),
+    ("GET", "/api/v1/playbooks/active"): Spec("any", 200),
+    ("POST", "/api/v1/playbooks/validate"): Spec(
+        "any", 200, lambda _t, u: {"json": {"source": _playbook(u)}}
+    ),
+    ("PUT", "/api/v1/playbooks/active"): Spec(
+        "manage",
+        201,
+        lambda _t, u: {"json": {"source": _playbook(u)}},
+        effect=_exists(StoredPlaybook, name="matrix {uid}"),
+    ),
+    ("DELETE", "/api/v1/playbooks/active"): Spec("manage", 204),
     # Members who may write change it.
     ("POST", "/api/v1/matters/{matter_id}/documents"): Spec(
         "member_write",

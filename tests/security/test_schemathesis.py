@@ -57,6 +57,10 @@ _KNOWN_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/members"): {"user_id": "user_id"},
     ("POST", "/screens"): {"user_id": "user_id", "reason": "conflict"},
     ("POST", "/users"): {"email": "fuzzed@example.com", "password": "a long enough password"},
+    ("PUT", "/playbooks/active"): {
+        "source": "id: fuzz\nname: Fuzz\nversion: '1'\nrules:\n  - id: r\n    title: T\n"
+        "    severity: low\n    explanation: E\n    check:\n      clause_missing: Governing Law\n"
+    },
 }
 # Operations that cannot succeed here: nobody's password is known to the fuzzer.
 _NEVER_SUCCEED = {"POST /api/v1/auth/login"}

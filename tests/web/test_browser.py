@@ -119,6 +119,14 @@ def test_first_run_then_create_upload_watch_read_and_search(server: tuple[str, P
 
         page.click("text=msa.pdf")
         expect(page.locator("#page-2")).to_contain_text("Schedule A")
+        # The analysis panel: key terms with links to the page each rests on.
+        analysis = page.locator("#analysis")
+        expect(analysis).to_contain_text("Governing law")
+        expect(analysis).to_contain_text("Delaware")
+        expect(analysis).to_contain_text("Acme Corp.")
+        link = analysis.locator("a.span-link").first
+        expect(link).to_have_attribute("href", re.compile(r"^#page-\d+$"))
+        page.screenshot(path=str(tmp_path / "document.png"), full_page=True)
 
         page.goto(page.url.split("/documents/")[0] + "/")
         page.click("text=Acme v. Widgets")

@@ -41,6 +41,7 @@ ACTIONS: frozenset[str] = frozenset(
         "question.ask",
         "export",
         "matter.create",
+        "matter.reanalyzed",
         "matter.member_added",
         "matter.member_removed",
         "matter.screen_added",
@@ -51,6 +52,8 @@ ACTIONS: frozenset[str] = frozenset(
         "api_key.revoked",
         "api_key.rotated",
         "settings.changed",
+        "playbook.activated",
+        "playbook.reset",
         "audit.exported",
     }
 )

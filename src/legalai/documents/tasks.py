@@ -23,6 +23,8 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from legalai.accounts.service import system_principal
+from legalai.analysis.pipeline import PageText
+from legalai.analysis.service import AnalysisOutcome
 from legalai.documents.chunking import chunk_pages
 from legalai.documents.extraction.protocol import ExtractionError, ExtractionResult
 from legalai.documents.models import (
@@ -88,7 +90,8 @@ class DocumentProcessor:
                 self._release(claimed, me, exc)
                 raise
             try:
-                return self._finish(claimed, me, result, timings)
+                analysis = self._analyze(claimed, result, timings)
+                return self._finish(claimed, me, result, timings, analysis)
             except BaseException as exc:
                 self._release(claimed, me, exc)
                 raise
@@ -154,8 +157,28 @@ class DocumentProcessor:
                 metrics.STAGE_SECONDS.labels("extract").observe(timings["extract"] / 1000)
             return result
 
+    def _analyze(
+        self, version: DocumentVersion, result: ExtractionResult, timings: dict[str, float]
+    ) -> AnalysisOutcome | None:
+        """Key terms, clauses, citations, personal data, deadlines, risks: CPU work, no transaction."""
+        if not self.rt.analysis.enabled:
+            return None
+        started = time.perf_counter()
+        with self.rt.sessions() as session:
+            outcome: AnalysisOutcome = self.rt.analysis.compute(
+                session, version.organization_id, [PageText(p.number, p.text) for p in result.pages]
+            )
+        timings["analyze"] = _ms(started)
+        metrics.STAGE_SECONDS.labels("analyze").observe(timings["analyze"] / 1000)
+        return outcome
+
     def _finish(
-        self, version: DocumentVersion, me: str, result: ExtractionResult, timings: dict[str, float]
+        self,
+        version: DocumentVersion,
+        me: str,
+        result: ExtractionResult,
+        timings: dict[str, float],
+        analysis: AnalysisOutcome | None = None,
     ) -> Outcome:
         settings = self.rt.settings
         started = time.perf_counter()
@@ -198,6 +221,8 @@ class DocumentProcessor:
                 )
             index_chunks(session, version.id)
             children = self._add_attachments(session, version, result)
+            if analysis is not None:
+                self.rt.analysis.store(session, version, analysis)
             timings["index"] = _ms(started)
             session.execute(
                 update(DocumentVersion)

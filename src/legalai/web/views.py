@@ -19,9 +19,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal, Unauthenticated
+from legalai.analysis.endpoints import analysis_body
+from legalai.analysis.models import DocumentAnalysis
 from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import audit_document_view, document_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
@@ -250,11 +253,17 @@ def document_page(
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     matter = MatterRepository(session, principal).get(doc.matter_id)
+    analysis = None
     if doc.current_version_id:
-        audit_document_view(request, session, principal, doc, repo.current_version(doc).number, via="web")
+        version = repo.current_version(doc)
+        audit_document_view(request, session, principal, doc, version.number, via="web")
+        row = session.scalar(select(DocumentAnalysis).where(DocumentAnalysis.version_id == version.id))
+        if row is not None:
+            analysis = analysis_body(doc, row, version.number)
     return render(
         request,
         "document.html",
+        analysis=analysis,
         doc=document_out(repo, doc),
         matter=matter,
         pages=repo.pages(doc.current_version_id) if doc.current_version_id else [],
