@@ -39,7 +39,7 @@ from typing import Literal
 from dateutil.relativedelta import relativedelta
 
 from legalai.analysis.definitions import sentence_end, sentence_start
-from legalai.analysis.numbers import NUMBER_WORDS
+from legalai.analysis.numbers import MONTHS, NUMBER_WORDS
 from legalai.analysis.types import Deadline, Duration, DurationUnit
 
 Relation = Literal["before", "after", "on", "no_later_than"]
@@ -59,20 +59,7 @@ _DURATION = (
 )
 _DURATION_RE = re.compile(r"(?i:" + _DURATION + r")")
 
-_MONTHS = {
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "april": 4,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "august": 8,
-    "september": 9,
-    "october": 10,
-    "november": 11,
-    "december": 12,
-}
+_MONTHS = dict(MONTHS)
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept?\.?|Oct\.?|Nov\.?|Dec\.?)"

@@ -71,7 +71,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from legalai.analysis.numbers import NUMBER_WORDS
+from legalai.analysis.numbers import MONTHS, NUMBER_WORDS
 from legalai.analysis.types import (
     DateFinding,
     Duration,
@@ -155,18 +155,7 @@ def _duration_from_match(match: re.Match[str]) -> Duration | None:
 # --------------------------------------------------------------------------------------------
 
 _MONTHS = {
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "april": 4,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "august": 8,
-    "september": 9,
-    "october": 10,
-    "november": 11,
-    "december": 12,
+    **MONTHS,
     "jan": 1,
     "feb": 2,
     "mar": 3,
