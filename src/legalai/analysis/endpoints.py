@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 
 from legalai.analysis.models import AnalysisStatus, DocumentAnalysis, StoredPlaybook
+from legalai.analysis.repository import AnalysisRepository
 from legalai.analysis.service import active_playbook, get_analysis, matter_progress, reanalyze_matter
 from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import audit_document_view
@@ -69,7 +70,8 @@ def _ics_response(body: str, filename: str) -> Response:
     )
 
 
-def _deadline_items(label: str, key: str, result: dict[str, Any] | None) -> list[tuple[str, Any]]:
+def _deadline_items(filename: str, result: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """(label, deadline) for every dated deadline of a stored analysis."""
     from legalai.analysis.types import Deadline
 
     items: list[tuple[str, Any]] = []
@@ -85,7 +87,7 @@ def _deadline_items(label: str, key: str, result: dict[str, Any] | None) -> list
             anchor=d.get("anchor"),
             relation=d.get("relation"),
         )
-        items.append((f"{label} p.{span.get('page', '?')}#{key}", deadline))
+        items.append((f"{filename} p.{span.get('page', '?')}", deadline))
     return items
 
 
@@ -103,7 +105,7 @@ def document_deadlines_ics(
     doc, row = get_analysis(session, principal, document_id)
     version = DocumentRepository(session, principal).current_version(doc)
     audit_document_view(request, session, principal, doc, version.number, via="deadlines")
-    items = [(label.split("#")[0], d) for label, d in _deadline_items(doc.filename, doc.id, row.result)]
+    items = _deadline_items(doc.filename, row.result)
     return _ics_response(deadlines_to_ics(items, f"Deadlines: {doc.filename}"), "deadlines.ics")
 
 
@@ -119,17 +121,9 @@ def matter_deadlines_ics(
     from legalai.analysis.ics import deadlines_to_ics
 
     matter = MatterRepository(session, principal).get(matter_id)
-    rows = session.execute(
-        select(Document, DocumentAnalysis)
-        .join(DocumentAnalysis, DocumentAnalysis.version_id == Document.current_version_id)
-        .where(Document.matter_id == matter.id, Document.organization_id == principal.organization_id)
-        .order_by(Document.filename)
-    ).all()
     items: list[tuple[str, Any]] = []
-    for doc, row in rows:
-        items.extend(
-            (label.split("#")[0], d) for label, d in _deadline_items(doc.filename, doc.id, row.result)
-        )
+    for doc, row in AnalysisRepository(session, principal).in_matter(matter.id):
+        items.extend(_deadline_items(doc.filename, row.result))
     audit_request(
         request,
         session,

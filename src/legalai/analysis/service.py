@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from legalai.accounts.principal import Principal
 from legalai.analysis.models import AnalysisStatus, DocumentAnalysis, StoredPlaybook
 from legalai.analysis.pipeline import Analyzers, PageText, analyze_pages, load_clause_model
+from legalai.analysis.repository import AnalysisRepository
 from legalai.documents.models import Document, DocumentVersion, Page, ProcessingStatus
 from legalai.kit.db import after_commit, utcnow
 from legalai.kit.errors import InvalidInput, NotFound
@@ -171,9 +172,7 @@ def get_analysis(
     doc = repo.get(document_id)
     if doc.current_version_id is None:
         raise NotFound("This document has no content yet")
-    row = session.scalar(
-        select(DocumentAnalysis).where(DocumentAnalysis.version_id == doc.current_version_id)
-    )
+    row = AnalysisRepository(session, principal).for_document(doc.id)
     if row is None:
         if doc.status in (ProcessingStatus.queued.value, ProcessingStatus.processing.value):
             raise NotFound("The document is still being processed; its analysis is not ready yet")

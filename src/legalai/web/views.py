@@ -19,12 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal, Unauthenticated
 from legalai.analysis.endpoints import analysis_body
-from legalai.analysis.models import DocumentAnalysis
+from legalai.analysis.repository import AnalysisRepository
 from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import audit_document_view, document_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
@@ -257,7 +256,7 @@ def document_page(
     if doc.current_version_id:
         version = repo.current_version(doc)
         audit_document_view(request, session, principal, doc, version.number, via="web")
-        row = session.scalar(select(DocumentAnalysis).where(DocumentAnalysis.version_id == version.id))
+        row = AnalysisRepository(session, principal).for_document(doc.id)
         if row is not None:
             analysis = analysis_body(doc, row, version.number)
     return render(
