@@ -418,12 +418,49 @@ def run_cv(
     }
 
 
+def save_fold_models(
+    categories: list[str], contracts: list[Contract], snippets: list[Snippet], args: argparse.Namespace
+) -> None:
+    """Passage classifiers only (no calibration: retrieval ranks by logits), one per outer fold."""
+    groups = np.arange(len(contracts))
+    n_cat = len(categories)
+    for k, (tr, _te) in enumerate(GroupKFold(n_splits=args.folds).split(groups, groups=groups)):
+        t0 = time.time()
+        train = [contracts[i] for i in tr]
+        names = {c.name for c in train}
+        s_tr = [s for s in snippets if s.contract_file in names]
+        m = fit_linear(categories, train, s_tr, args)
+        arrays = {
+            "weights": m.weights,
+            "bias": m.bias,
+            "doc_a": np.ones(n_cat, dtype=np.float32),
+            "doc_b": np.zeros(n_cat, dtype=np.float32),
+            "doc_threshold": np.full(n_cat, 1.01, dtype=np.float32),  # never reports clauses
+            "snip_a": np.ones(n_cat, dtype=np.float32),
+            "snip_b": np.zeros(n_cat, dtype=np.float32),
+        }
+        model = ClauseModel(categories, m.featurizer, arrays)
+        model.metadata = {
+            "fold": k + 1,
+            "folds": args.folds,
+            "training_contract_sha256": sorted({text_fingerprint(c.text) for c in train}),
+        }
+        model.save(args.fold_models / f"fold-{k + 1}")
+        print(f"fold {k + 1}/{args.folds} saved in {time.time() - t0:.0f}s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/cuad"))
     ap.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT)
     ap.add_argument("--cv", action="store_true", help="cross-validated evaluation instead of training")
     ap.add_argument("--report", type=Path, help="write the CV numbers as JSON here")
+    ap.add_argument(
+        "--fold-models",
+        type=Path,
+        help="write one passage model per outer fold here (fold-N.npz/.json, uncalibrated), each "
+        "recording the contracts it was trained on, for cross-validated retrieval scoring",
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--inner-folds", type=int, default=4)
     ap.add_argument("--C", type=float, default=8.0)
@@ -444,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(snippets)} snippets, loaded in {time.time() - t0:.0f}s",
         flush=True,
     )
+    if args.fold_models:
+        save_fold_models(categories, contracts, snippets, args)
+        return 0
     if args.cv:
         report = run_cv(categories, contracts, snippets, args)
         if args.report:

@@ -239,11 +239,15 @@ def eval_citations(
 
 def _register_analysis() -> None:
     from legalai.analysis import cli as analysis_cli
+    from legalai.ask import cli as ask_cli
+    from legalai.retrieval import cli as retrieval_cli
 
     app.command("analyze")(analysis_cli.analyze)
     app.command("reanalyze")(analysis_cli.reanalyze)
     eval_app.command("contracts")(analysis_cli.eval_contracts)
     eval_app.command("clauses")(analysis_cli.eval_clauses)
+    eval_app.command("retrieval")(retrieval_cli.eval_retrieval)
+    app.command("ask")(ask_cli.ask)
 
 
 _register_analysis()

@@ -4,6 +4,7 @@ from legalai.accounts.models import (
     Organization,
 )
 from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
+from legalai.ask.models import Conversation, ConversationTurn
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
@@ -11,6 +12,8 @@ from legalai.matters.models import Matter
 __all__ = [
     "Base",
     "Chunk",
+    "Conversation",
+    "ConversationTurn",
     "Document",
     "DocumentAnalysis",
     "DocumentVersion",

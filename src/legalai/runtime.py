@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.principal import Principal
 from legalai.analysis.service import AnalysisService
+from legalai.ask.service import AskService
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
 from legalai.documents.intake import ArchiveLimits
@@ -17,6 +18,7 @@ from legalai.documents.models import DocumentVersion
 from legalai.documents.service import IntakeContext
 from legalai.kit.db import make_engine, make_sessionmaker
 from legalai.observability import metrics
+from legalai.retrieval.service import RetrievalService
 from legalai.settings import Settings
 from legalai.storage import BlobStore, build_blob_store
 from legalai.worker import JobQueue
@@ -31,7 +33,9 @@ class Runtime:
     sandbox: Sandbox
     scratch: Path
     analysis: AnalysisService
+    retrieval: RetrievalService
     queue: JobQueue = field(init=False)
+    _ask: AskService | None = field(init=False, default=None)
 
     @property
     def archive_limits(self) -> ArchiveLimits:
@@ -62,6 +66,13 @@ class Runtime:
             ).all()
         return {status: count for status, count in rows}
 
+    @property
+    def ask(self) -> AskService:
+        """Question answering over matters (built on first use: it loads the retrieval models)."""
+        if self._ask is None:
+            self._ask = AskService(self.retrieval, getattr(self, "ai", None))
+        return self._ask
+
     def close(self) -> None:
         self.queue.stop()
         self.engine.dispose()
@@ -90,6 +101,7 @@ def build_runtime(settings: Settings) -> Runtime:
         sandbox=sandbox,
         scratch=scratch,
         analysis=AnalysisService(settings.analysis_max_chars, enabled=settings.analysis_enabled),
+        retrieval=RetrievalService.from_settings(settings),
     )
     runtime.queue = JobQueue(settings, runtime)
     metrics.install_job_state_collector(runtime.count_versions_by_state)

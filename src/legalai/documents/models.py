@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -123,6 +124,10 @@ class Chunk(Base):
     start: Mapped[int] = mapped_column(Integer, nullable=False)
     end: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
+    # Dense vector of ``text`` (legalai.retrieval.embedder byte format) and the model that made it;
+    # NULL until embedded. Vectors of another model version are recomputed on demand.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ProcessingEvent(Base):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from legalai.accounts.service import system_principal
 from legalai.analysis.pipeline import PageText
 from legalai.analysis.service import AnalysisOutcome
-from legalai.documents.chunking import chunk_pages
+from legalai.documents.chunking import ChunkSpan, chunk_pages
 from legalai.documents.extraction.protocol import ExtractionError, ExtractionResult
 from legalai.documents.models import (
     Chunk,
@@ -40,7 +40,7 @@ from legalai.documents.service import queue_version
 from legalai.kit.db import transaction, utcnow
 from legalai.observability import metrics
 from legalai.observability.logging import bound_contextvars, get_logger
-from legalai.search.lexical import index_chunks
+from legalai.retrieval.indexing import embed_spans, insert_chunks
 from legalai.storage.protocol import BlobCorrupted, BlobNotFound, blob_key
 
 log = get_logger(__name__)
@@ -172,6 +172,26 @@ class DocumentProcessor:
         metrics.STAGE_SECONDS.labels("analyze").observe(timings["analyze"] / 1000)
         return outcome
 
+    def _embed(
+        self, page_text: dict[int, str], spans: list[ChunkSpan], timings: dict[str, float]
+    ) -> tuple[list[bytes] | None, str | None]:
+        """Dense vectors of the chunks (CPU work, no transaction). A failure here costs only the
+        vectors: retrieval embeds chunks that have none on demand."""
+        retrieval = self.rt.retrieval
+        if not retrieval.embed_in_pipeline or not spans:
+            return None, None
+        started = time.perf_counter()
+        try:
+            embedder = retrieval.embedder()
+            vectors = embed_spans(embedder, page_text, spans)
+        except Exception as exc:  # noqa: BLE001 - the document stays searchable; vectors come later
+            log.warning("job.embed_failed", error=str(exc))
+            return None, None
+        finally:
+            timings["embed"] = _ms(started)
+        metrics.STAGE_SECONDS.labels("embed").observe(timings["embed"] / 1000)
+        return vectors, embedder.version
+
     def _finish(
         self,
         version: DocumentVersion,
@@ -185,8 +205,9 @@ class DocumentProcessor:
         texts = [(p.number, p.text) for p in result.pages]
         spans = chunk_pages(texts, settings.chunk_chars, settings.chunk_overlap_chars)
         timings["chunk"] = _ms(started)
-        started = time.perf_counter()
         page_text = dict(texts)
+        vectors, embedding_model = self._embed(page_text, spans, timings)
+        started = time.perf_counter()
         with transaction(self.rt.sessions) as session:
             if not _still_ours(session, version.id, me):
                 log.warning("job.lease_lost")
@@ -201,25 +222,7 @@ class DocumentProcessor:
                         for p in result.pages
                     ],
                 )
-            if spans:
-                session.execute(
-                    insert(Chunk),
-                    [
-                        {
-                            "version_id": version.id,
-                            "document_id": version.document_id,
-                            "organization_id": version.organization_id,
-                            "matter_id": version.matter_id,
-                            "ordinal": i,
-                            "page_number": s.page_number,
-                            "start": s.start,
-                            "end": s.end,
-                            "text": page_text[s.page_number][s.start : s.end],
-                        }
-                        for i, s in enumerate(spans)
-                    ],
-                )
-            index_chunks(session, version.id)
+            insert_chunks(session, version, page_text, spans, vectors, embedding_model)
             children = self._add_attachments(session, version, result)
             if analysis is not None:
                 self.rt.analysis.store(session, version, analysis)

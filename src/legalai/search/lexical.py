@@ -49,6 +49,7 @@ class SearchHit:
     snippet: str
     snippet_start: int  # page-relative offset of the snippet's first character
     highlights: list[Highlight] = field(default_factory=list)
+    chunk_id: int = 0
 
 
 def index_chunks(session: Session, version_id: str) -> None:
@@ -70,8 +71,25 @@ def search(
     limit: int = 20,
     offset: int = 0,
 ) -> list[SearchHit]:
+    return search_parsed(
+        session, principal, matter_id, parse(query_text), filters, limit=limit, offset=offset
+    )
+
+
+def search_parsed(
+    session: Session,
+    principal: Principal,
+    matter_id: str,
+    query: Query,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    highlight: bool = True,
+) -> list[SearchHit]:
+    """``search`` for a query already built (e.g. from a natural-language question); without
+    ``highlight`` the hits carry no highlights (retrieval ranks, it does not display)."""
     MatterRepository(session, principal).get(matter_id)  # 404 unless visible
-    query = parse(query_text)
     flt = filters or SearchFilters()
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -79,7 +97,7 @@ def search(
     else:
         stmt = _scope(_sqlite(query), principal, matter_id, flt).limit(limit).offset(offset)
     rows = session.execute(stmt).all()
-    return [_hit(row, query) for row in rows]
+    return [_hit(row, query, highlight) for row in rows]
 
 
 def _postgres(
@@ -145,9 +163,9 @@ def _scope(stmt: SelectT, principal: Principal, matter_id: str, flt: SearchFilte
     return apply_filter(stmt, flt)
 
 
-def _hit(row: Row[Chunk, Document, float], query: Query) -> SearchHit:
+def _hit(row: Row[Chunk, Document, float], query: Query, highlight: bool = True) -> SearchHit:
     chunk, doc, score = row
-    spans = highlight_spans(chunk.text, query)
+    spans = highlight_spans(chunk.text, query) if highlight else []
     snippet_lo, snippet_hi = _snippet_window(chunk.text, spans)
     return SearchHit(
         document_id=doc.id,
@@ -165,6 +183,7 @@ def _hit(row: Row[Chunk, Document, float], query: Query) -> SearchHit:
             for s, e in spans
             if snippet_lo <= s and e <= snippet_hi
         ],
+        chunk_id=chunk.id,
     )
 
 

@@ -1,0 +1,191 @@
+"""Dense retrieval: a matter's chunk vectors as one matrix, cached per process.
+
+Vectors are computed in the processing pipeline and stored on the chunk rows (both engines, no
+vector extension needed). At query time the current versions' vectors of a matter are loaded once
+into a float32 matrix and kept while the matter's set of chunks is unchanged (a cheap signature
+query tells). Chunks that have no vector for the current model (documents processed before an
+upgrade, or by a worker without the model) are embedded on demand and written back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from legalai.accounts.principal import Principal
+from legalai.documents.models import Chunk, Document
+from legalai.documents.repository import DocumentFilter, apply_filter
+from legalai.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+BACKFILL_BATCH = 512
+
+
+class Embedder(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def encode_vectors(vectors: np.ndarray) -> list[bytes]:
+    """Rows as little-endian float16 bytes: the stored format of ``Chunk.embedding``."""
+    data = np.asarray(vectors, dtype="<f2")
+    return [row.tobytes() for row in data]
+
+
+def decode_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    joined = b"".join(blobs)
+    return np.frombuffer(joined, dtype="<f2").reshape(len(blobs), dim).astype(np.float32)
+
+
+@dataclass
+class _Entry:
+    signature: tuple[int, int]
+    ids: np.ndarray  # chunk ids, int64
+    matrix: np.ndarray  # (n, dim) float32
+
+
+def _is_empty(flt: DocumentFilter) -> bool:
+    return not any(
+        (
+            flt.document_id,
+            flt.status,
+            flt.kind,
+            flt.path_prefix,
+            flt.filename,
+            flt.created_from,
+            flt.created_to,
+        )
+    )
+
+
+class DenseIndex:
+    """Per-process cache of matter matrices, bounded by the total number of vectors held."""
+
+    def __init__(self, embedder: Embedder, max_vectors: int = 400_000) -> None:
+        self.embedder = embedder
+        self.max_vectors = max_vectors
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _current(self, principal: Principal, matter_id: str) -> Select[tuple[int]]:
+        return (
+            select(Chunk.id)
+            .join(
+                Document,
+                (Document.id == Chunk.document_id) & (Document.current_version_id == Chunk.version_id),
+            )
+            .where(
+                Chunk.organization_id == principal.organization_id,
+                Chunk.matter_id == matter_id,
+                Document.organization_id == principal.organization_id,
+                Document.matter_id == matter_id,
+            )
+        )
+
+    def _signature(self, session: Session, principal: Principal, matter_id: str) -> tuple[int, int]:
+        sub = self._current(principal, matter_id).subquery()
+        count, top = session.execute(select(func.count(), func.max(sub.c.id))).one()
+        return int(count or 0), int(top or 0)
+
+    def backfill(
+        self, session: Session, principal: Principal, matter_id: str, limit: int | None = None
+    ) -> int:
+        """Embed the matter's current chunks that have no vector of this model; returns how many."""
+        model = self.embedder.version
+        done = 0
+        while limit is None or done < limit:
+            stmt = (
+                self._current(principal, matter_id)
+                .add_columns(Chunk.text)
+                .where((Chunk.embedding_model.is_(None)) | (Chunk.embedding_model != model))
+                .order_by(Chunk.id)
+                .limit(BACKFILL_BATCH)
+            )
+            rows = session.execute(stmt).all()
+            if not rows:
+                break
+            blobs = encode_vectors(self.embedder.embed([r.text for r in rows]))
+            session.execute(
+                update(Chunk),
+                [
+                    {"id": r.id, "embedding": b, "embedding_model": model}
+                    for r, b in zip(rows, blobs, strict=True)
+                ],
+            )
+            done += len(rows)
+        if done:
+            session.flush()
+            log.info("retrieval.backfilled", matter_id=matter_id, chunks=done, model=model)
+        return done
+
+    def _load(self, session: Session, principal: Principal, matter_id: str) -> _Entry:
+        key = (principal.organization_id, matter_id)
+        signature = self._signature(session, principal, matter_id)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.signature == signature:
+                self._entries.move_to_end(key)
+                return entry
+        self.backfill(session, principal, matter_id)
+        rows = session.execute(
+            self._current(principal, matter_id)
+            .add_columns(Chunk.embedding)
+            .where(Chunk.embedding_model == self.embedder.version)
+            .order_by(Chunk.id)
+        ).all()
+        ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+        matrix = decode_vectors([r.embedding for r in rows], self.embedder.dim)
+        entry = _Entry(signature, ids, matrix)
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            held = sum(len(e.ids) for e in self._entries.values())
+            while held > self.max_vectors and len(self._entries) > 1:
+                _, dropped = self._entries.popitem(last=False)
+                held -= len(dropped.ids)
+        return entry
+
+    def search(
+        self,
+        session: Session,
+        principal: Principal,
+        matter_id: str,
+        query_vector: np.ndarray,
+        filters: DocumentFilter | None = None,
+        *,
+        limit: int = 50,
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the best chunks, best first."""
+        entry = self._load(session, principal, matter_id)
+        if not len(entry.ids):
+            return []
+        scores = entry.matrix @ query_vector.astype(np.float32)
+        flt = filters or DocumentFilter()
+        if not _is_empty(flt):
+            allowed_stmt = apply_filter(self._current(principal, matter_id), flt)
+            allowed = np.fromiter(session.scalars(allowed_stmt), dtype=np.int64)
+            mask = np.isin(entry.ids, allowed)
+            scores = np.where(mask, scores, -np.inf)
+        k = min(limit, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(entry.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def invalidate(self, organization_id: str, matter_id: str) -> None:
+        with self._lock:
+            self._entries.pop((organization_id, matter_id), None)
