@@ -3,19 +3,31 @@
 from legalai.accounts.models import (
     Organization,
 )
+from legalai.ai.models import (
+    AIResponseCacheEntry,
+    AIUsage,
+    EgressLogEntry,
+    MatterAIPolicy,
+    OrganizationAIBudget,
+)
 from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
 
 __all__ = [
+    "AIResponseCacheEntry",
+    "AIUsage",
     "Base",
     "Chunk",
     "Document",
     "DocumentAnalysis",
     "DocumentVersion",
+    "EgressLogEntry",
     "Matter",
+    "MatterAIPolicy",
     "Organization",
+    "OrganizationAIBudget",
     "Page",
     "ProcessingEvent",
     "StoredPlaybook",

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.principal import Principal
+from legalai.ai.gateway import AIGateway, build_gateway
 from legalai.analysis.service import AnalysisService
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
@@ -32,6 +33,7 @@ class Runtime:
     scratch: Path
     analysis: AnalysisService
     queue: JobQueue = field(init=False)
+    ai: AIGateway = field(init=False)
 
     @property
     def archive_limits(self) -> ArchiveLimits:
@@ -64,6 +66,7 @@ class Runtime:
 
     def close(self) -> None:
         self.queue.stop()
+        self.ai.close()
         self.engine.dispose()
 
 
@@ -92,5 +95,6 @@ def build_runtime(settings: Settings) -> Runtime:
         analysis=AnalysisService(settings.analysis_max_chars, enabled=settings.analysis_enabled),
     )
     runtime.queue = JobQueue(settings, runtime)
+    runtime.ai = build_gateway(settings, runtime.sessions)
     metrics.install_job_state_collector(runtime.count_versions_by_state)
     return runtime
