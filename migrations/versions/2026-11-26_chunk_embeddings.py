@@ -1,7 +1,7 @@
 """chunk embeddings for dense retrieval; conversations
 
 Revision ID: b2c3d4e5f6a7
-Revises: 12495c5b4328
+Revises: a1b2c3d4e5f6
 Create Date: 2026-11-26 13:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b2c3d4e5f6a7"
-down_revision: str | None = "12495c5b4328"
+down_revision: str | None = "a1b2c3d4e5f6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -347,6 +347,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
 
     from legalai.accounts.endpoints import router as accounts_router
+    from legalai.ai.endpoints import router as ai_router
     from legalai.analysis.endpoints import router as analysis_router
     from legalai.ask.endpoints import router as ask_router
     from legalai.audit.endpoints import router as audit_router
@@ -362,6 +363,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(documents_router)
     api.include_router(search_router)
     api.include_router(analysis_router)
+    api.include_router(ai_router)
     api.include_router(ask_router)
     app.include_router(api)
     app.include_router(_health_router())

@@ -3,6 +3,13 @@
 from legalai.accounts.models import (
     Organization,
 )
+from legalai.ai.models import (
+    AIResponseCacheEntry,
+    AIUsage,
+    EgressLogEntry,
+    MatterAIPolicy,
+    OrganizationAIBudget,
+)
 from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
 from legalai.ask.models import Conversation, ConversationTurn
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
@@ -10,6 +17,8 @@ from legalai.kit.db import Base
 from legalai.matters.models import Matter
 
 __all__ = [
+    "AIResponseCacheEntry",
+    "AIUsage",
     "Base",
     "Chunk",
     "Conversation",
@@ -17,8 +26,11 @@ __all__ = [
     "Document",
     "DocumentAnalysis",
     "DocumentVersion",
+    "EgressLogEntry",
     "Matter",
+    "MatterAIPolicy",
     "Organization",
+    "OrganizationAIBudget",
     "Page",
     "ProcessingEvent",
     "StoredPlaybook",

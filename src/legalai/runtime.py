@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.principal import Principal
+from legalai.ai.gateway import AIGateway, build_gateway
 from legalai.analysis.service import AnalysisService
 from legalai.ask.service import AskService
 from legalai.documents.extraction.registry import ExtractionOptions
@@ -35,6 +36,7 @@ class Runtime:
     analysis: AnalysisService
     retrieval: RetrievalService
     queue: JobQueue = field(init=False)
+    ai: AIGateway = field(init=False)
     _ask: AskService | None = field(init=False, default=None)
 
     @property
@@ -70,11 +72,12 @@ class Runtime:
     def ask(self) -> AskService:
         """Question answering over matters (built on first use: it loads the retrieval models)."""
         if self._ask is None:
-            self._ask = AskService(self.retrieval, getattr(self, "ai", None))
+            self._ask = AskService(self.retrieval, self.ai)
         return self._ask
 
     def close(self) -> None:
         self.queue.stop()
+        self.ai.close()
         self.engine.dispose()
 
 
@@ -104,5 +107,8 @@ def build_runtime(settings: Settings) -> Runtime:
         retrieval=RetrievalService.from_settings(settings),
     )
     runtime.queue = JobQueue(settings, runtime)
+    runtime.ai = build_gateway(
+        settings, runtime.sessions, offline_embedder=lambda texts: runtime.retrieval.embedder().embed(texts)
+    )
     metrics.install_job_state_collector(runtime.count_versions_by_state)
     return runtime

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-insecure-default"  # noqa: S105 - the marker production refuses
@@ -31,8 +31,69 @@ class ConfigurationError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+# ---- AI providers (issue 5) -----------------------------------------------------------------------
+
+
+class AIProviderConfig(BaseModel):
+    """One entry of ``LEGALAI_AI_PROVIDERS`` (a JSON list, in fallback order).
+
+    ``kind``: ``openai`` (the OpenAI API), ``anthropic``, ``openai_compatible`` (Ollama, vLLM, a
+    llama.cpp server... by ``base_url``) or ``offline`` (no network; extractive answers elsewhere).
+    ``local`` says whether text sent to it stays on this machine: left unset, only ``offline`` and
+    an ``openai_compatible`` server on a loopback address count as local. Prices are USD per
+    million tokens. The key is a secret: never shown in logs, errors or ``repr``.
+    """
+
+    # Validation errors never echo the input: it may hold the API key.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    kind: Literal["openai", "anthropic", "openai_compatible", "offline"]
+    model: str = Field(default="offline", min_length=1, max_length=200)
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    local: bool | None = None
+    embedding_model: str | None = None
+    # "json_schema" (response_format with the schema), "json_object", or "prompt" (instructions only).
+    json_mode: Literal["json_schema", "json_object", "prompt"] | None = None
+    price_input_per_mtok: float = Field(default=0.0, ge=0)
+    price_output_per_mtok: float = Field(default=0.0, ge=0)
+    price_embedding_per_mtok: float = Field(default=0.0, ge=0)
+    # A tokenizer.json (Hugging Face `tokenizers`) for exact counts; ~4 characters a token otherwise.
+    tokenizer_path: Path | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value
+
+
+def _default_ai_providers() -> list[AIProviderConfig]:
+    return [AIProviderConfig(name="offline", kind="offline", model="offline")]
+
+
+def ai_provider_problems(providers: list[AIProviderConfig]) -> list[str]:
+    found: list[str] = []
+    names = [p.name for p in providers]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        found.append(f"LEGALAI_AI_PROVIDERS names must be unique (repeated: {', '.join(duplicates)})")
+    for p in providers:
+        if p.kind == "openai_compatible" and not p.base_url:
+            found.append(f"LEGALAI_AI_PROVIDERS: provider {p.name!r} (openai_compatible) needs a base_url")
+    return found
+
+
+# ---- end of AI providers ---------------------------------------------------------------------------
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEGALAI_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a validation error must not echo a value, which may be a key (AI providers).
+    model_config = SettingsConfigDict(
+        env_prefix="LEGALAI_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.local
     data_dir: Path = Path("var")
@@ -144,6 +205,20 @@ class Settings(BaseSettings):
     quota_storage_bytes: int = 0
     quota_documents_per_day: int = 0
 
+    # ---- AI providers (issue 5): see AIProviderConfig; the offline provider alone by default ----
+    ai_providers: list[AIProviderConfig] = Field(default_factory=_default_ai_providers)
+    ai_timeout_seconds: float = Field(default=60.0, gt=0)
+    ai_max_attempts: int = Field(default=3, ge=1, le=10)  # per provider, first attempt included
+    ai_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    ai_backoff_max_seconds: float = Field(default=20.0, ge=0)
+    ai_retry_after_max_seconds: float = Field(default=60.0, ge=0)
+    ai_breaker_failures: int = Field(default=5, ge=1)
+    ai_breaker_window_seconds: float = Field(default=60.0, gt=0)
+    ai_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    ai_cache_ttl_seconds: int = Field(default=86_400, ge=0)  # 0 turns the response cache off
+    ai_default_org_token_budget: int | None = Field(default=None, ge=0)  # None = unlimited
+    # ---- end of AI providers ----
+
     # Observability
     log_level: str = "INFO"
     log_json: bool = True
@@ -230,6 +305,7 @@ class Settings(BaseSettings):
             )
         if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
             found.append("LEGALAI_OIDC_SCOPES must include 'openid'")
+        found.extend(ai_provider_problems(self.ai_providers))
         if self.environment is not Environment.production:
             return found
         if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):

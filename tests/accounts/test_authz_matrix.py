@@ -45,7 +45,7 @@ from sqlalchemy import select, update
 from starlette.routing import Mount, Route
 
 from legalai.accounts import service
-from legalai.accounts.models import ApiKey, Role, User
+from legalai.accounts.models import ApiKey, AuditEvent, Role, User
 from legalai.analysis.models import StoredPlaybook
 from legalai.documents.models import Document
 from legalai.kit.db import transaction, utcnow
@@ -442,6 +442,21 @@ def _file(uid: str) -> tuple[str, tuple[str, bytes, str]]:
     return ("files", (f"matrix-{uid}.txt", f"Matrix upload {uid}.".encode(), "text/plain"))
 
 
+def _ai_budget(uid: str) -> int:
+    """A token budget unique to one request of the matrix (``uid`` is "<n>-<hex>")."""
+    return int(uid.replace("-", ""), 16) % 10**12 + 1
+
+
+def _ai_policy_audited(session: Any, _t: Target, uid: str, params: dict[str, str]) -> bool:
+    """The policy change of this request was made (its audit event commits with it)."""
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "matter.ai_policy_changed", AuditEvent.target_id == params["matter_id"]
+        )
+    ).all()
+    return any(e.details.get("budget", {}).get("max_tokens_count") == _ai_budget(uid) for e in events)
+
+
 def _playbook(uid: str) -> str:
     return (
         f"id: matrix-{uid}\nname: matrix {uid}\nversion: '1'\nrules:\n"
@@ -533,6 +548,19 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/matters/{matter_id}/deadlines.ics"): Spec("read", 200),
     ("GET", "/api/v1/matters/{matter_id}/analysis-status"): Spec("read", 200),
     ("POST", "/api/v1/matters/{matter_id}/reanalyze"): Spec("member_write", 202),
+    # A matter's AI policy: its readers and its managers see it, managers change it; the egress
+    # log and AI usage are the matter's content.
+    ("GET", "/api/v1/matters/{matter_id}/ai-policy"): Spec("read_or_manage", 200),
+    ("PUT", "/api/v1/matters/{matter_id}/ai-policy"): Spec(
+        "manage_target",
+        200,
+        lambda _t, u: {
+            "json": {"mode": "allowed", "allowed_providers": ["offline"], "token_budget": _ai_budget(u)}
+        },
+        effect=_ai_policy_audited,
+    ),
+    ("GET", "/api/v1/matters/{matter_id}/egress-log"): Spec("read", 200),
+    ("GET", "/api/v1/matters/{matter_id}/ai-usage"): Spec("read", 200),
     # Playbooks belong to the organization: everyone reads and validates, owners and admins set them.
     ("GET", "/api/v1/playbooks"): Spec("any", 200),
     ("GET", "/api/v1/playbooks/active"): Spec("any", 200),
@@ -592,6 +620,8 @@ def expected(route: RouteInfo, spec: Spec, case: Case, target: Target) -> int:
         return 403 if not case.can_manage else 404 if case.foreign else ok
     if kind == "read":
         return ok if case.sees_target else 404
+    if kind == "read_or_manage":  # members read it; owners and admins of the organization manage it
+        return ok if case.sees_target or (case.can_manage and not case.foreign) else 404
     if kind == "member_write":  # 404 before 403: never confirm what the caller cannot see
         return 404 if not case.sees_target else ok if case.can_write else 403
     if kind == "member_write_page":

@@ -97,13 +97,16 @@ def test_missing_vectors_are_backfilled_and_new_documents_seen(
     (supply_id,) = _ingest(client, matter_id, wait_ready, ("supply.txt", SUPPLY))
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     retriever = runtime.retrieval.retriever
-    with transaction(runtime.sessions) as session:
+    with transaction(runtime.sessions) as session:  # as if processed before vectors existed
         session.execute(update(Chunk).where(Chunk.matter_id == matter_id).values(embedding=None, embedding_model=None))
         org = session.scalar(select(Chunk.organization_id).where(Chunk.matter_id == matter_id))
-        principal = Principal(organization_id=str(org))
+    principal = Principal(organization_id=str(org))
+    with runtime.sessions() as session:
         found = retriever.retrieve(session, principal, matter_id, "governing law of the contract", mode="dense")
         assert found and found[0].document_id == supply_id
-        assert session.scalar(select(Chunk.embedding_model).where(Chunk.matter_id == matter_id).limit(1))
+    with runtime.sessions() as session:  # written back, in a transaction of its own
+        models = session.scalars(select(Chunk.embedding_model).where(Chunk.matter_id == matter_id)).all()
+        assert models and set(models) == {runtime.retrieval.embedder().version}
     (lease_id,) = _ingest(client, matter_id, wait_ready, ("lease.txt", LEASE))
     with runtime.sessions() as session:
         found = retriever.retrieve(session, principal, matter_id, "monthly rent premises", mode="dense")

@@ -28,6 +28,7 @@ from legalai.ask.verify import (
 )
 from legalai.documents.models import Document, ProcessingStatus
 from legalai.documents.repository import DocumentFilter
+from legalai.kit.db import new_id
 from legalai.kit.errors import InvalidInput, NotFound
 from legalai.matters.repository import MatterRepository
 from legalai.retrieval.hybrid import Passage
@@ -317,7 +318,7 @@ class AskService:
         return known
 
     def history(self, session: Session, conversation: Conversation | None) -> list[tuple[str, str]]:
-        if conversation is None:
+        if conversation is None or conversation not in session:
             return []
         turns = session.scalars(
             select(ConversationTurn)
@@ -342,16 +343,16 @@ class AskService:
         if conversation_id is None:
             if principal.user_id is None and principal.api_key_id is None:
                 return None
-            conv = Conversation(
+            # Saved with the first turn, at the end: nothing is written before a provider is called
+            # (on SQLite a write would hold the database lock while the model thinks).
+            return Conversation(
+                id=new_id(),
                 organization_id=principal.organization_id,
                 matter_id=matter_id,
                 user_id=principal.user_id,
                 api_key_id=principal.api_key_id,
                 title=question[:200],
             )
-            session.add(conv)
-            session.flush()
-            return conv
         conv = session.get(Conversation, conversation_id)
         if (
             conv is None
@@ -365,6 +366,9 @@ class AskService:
 
     def _finish(self, session: Session, conversation: Conversation | None, answer: Answer) -> Answer:
         if conversation is not None:
+            if conversation not in session:
+                session.add(conversation)
+                session.flush()
             answer.conversation_id = conversation.id
             data = answer.as_dict()
             data.pop("passages", None)

@@ -42,6 +42,7 @@ ACTIONS: frozenset[str] = frozenset(
         "export",
         "matter.create",
         "matter.reanalyzed",
+        "matter.ai_policy_changed",
         "matter.member_added",
         "matter.member_removed",
         "matter.screen_added",

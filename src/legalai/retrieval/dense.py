@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
@@ -105,33 +106,31 @@ class DenseIndex:
     def backfill(
         self, session: Session, principal: Principal, matter_id: str, limit: int | None = None
     ) -> int:
-        """Embed the matter's current chunks that have no vector of this model; returns how many."""
+        """Embed and store vectors for the matter's current chunks that have none of this model
+        (e.g. `legalai` tools after a model upgrade); returns how many were written."""
         model = self.embedder.version
         done = 0
         while limit is None or done < limit:
-            stmt = (
+            rows = session.execute(
                 self._current(principal, matter_id)
                 .add_columns(Chunk.text)
-                .where((Chunk.embedding_model.is_(None)) | (Chunk.embedding_model != model))
+                .where(Chunk.embedding_model.is_(None) | (Chunk.embedding_model != model))
                 .order_by(Chunk.id)
                 .limit(BACKFILL_BATCH)
-            )
-            rows = session.execute(stmt).all()
+            ).all()
             if not rows:
                 break
-            blobs = encode_vectors(self.embedder.embed([r.text for r in rows]))
-            session.execute(
-                update(Chunk),
-                [
-                    {"id": r.id, "embedding": b, "embedding_model": model}
-                    for r, b in zip(rows, blobs, strict=True)
-                ],
-            )
+            self._store(session, [r.id for r in rows], self.embedder.embed([r.text for r in rows]))
             done += len(rows)
-        if done:
-            session.flush()
-            log.info("retrieval.backfilled", matter_id=matter_id, chunks=done, model=model)
         return done
+
+    def _store(self, session: Session, ids: Sequence[int], vectors: np.ndarray) -> None:
+        blobs = encode_vectors(vectors)
+        model = self.embedder.version
+        session.execute(
+            update(Chunk),
+            [{"id": cid, "embedding": b, "embedding_model": model} for cid, b in zip(ids, blobs, strict=True)],
+        )
 
     def _load(self, session: Session, principal: Principal, matter_id: str) -> _Entry:
         key = (principal.organization_id, matter_id)
@@ -141,15 +140,21 @@ class DenseIndex:
             if entry is not None and entry.signature == signature:
                 self._entries.move_to_end(key)
                 return entry
-        self.backfill(session, principal, matter_id)
+        model = self.embedder.version
         rows = session.execute(
             self._current(principal, matter_id)
-            .add_columns(Chunk.embedding)
-            .where(Chunk.embedding_model == self.embedder.version)
+            .add_columns(Chunk.embedding, Chunk.embedding_model)
             .order_by(Chunk.id)
         ).all()
         ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
-        matrix = decode_vectors([r.embedding for r in rows], self.embedder.dim)
+        matrix = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
+        stale = [i for i, r in enumerate(rows) if r.embedding_model != model or r.embedding is None]
+        stale_set = set(stale)
+        fresh = [i for i in range(len(rows)) if i not in stale_set]
+        if fresh:
+            matrix[fresh] = decode_vectors([rows[i].embedding for i in fresh], self.embedder.dim)
+        if stale:
+            matrix[stale] = self._embed_missing(session, [int(ids[i]) for i in stale], matter_id)
         entry = _Entry(signature, ids, matrix)
         with self._lock:
             self._entries[key] = entry
@@ -159,6 +164,27 @@ class DenseIndex:
                 _, dropped = self._entries.popitem(last=False)
                 held -= len(dropped.ids)
         return entry
+
+    def _embed_missing(self, session: Session, ids: list[int], matter_id: str) -> np.ndarray:
+        """Vectors for chunks processed without one (or by an older model): computed now, used at
+        once, and written back in a transaction of their own so the caller's stays read-only (a
+        write there would hold SQLite's lock while, say, an AI provider is called)."""
+        out = np.zeros((len(ids), self.embedder.dim), dtype=np.float32)
+        for lo in range(0, len(ids), BACKFILL_BATCH):
+            batch = ids[lo : lo + BACKFILL_BATCH]
+            texts = dict(
+                (cid, text) for cid, text in session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_(batch)))
+            )
+            out[lo : lo + len(batch)] = self.embedder.embed([texts.get(cid, "") for cid in batch])
+        try:
+            with Session(bind=session.get_bind()) as own, own.begin():
+                for lo in range(0, len(ids), BACKFILL_BATCH):
+                    self._store(own, ids[lo : lo + BACKFILL_BATCH], out[lo : lo + BACKFILL_BATCH])
+        except SQLAlchemyError as exc:  # a read-only replica, a busy lock: vectors come next time
+            log.warning("retrieval.backfill_not_saved", matter_id=matter_id, error=str(exc))
+        else:
+            log.info("retrieval.backfilled", matter_id=matter_id, chunks=len(ids), model=self.embedder.version)
+        return out
 
     def search(
         self,
