@@ -37,7 +37,9 @@ def _ask(client: TestClient, matter_id: str, **body: Any) -> dict[str, Any]:
 def test_offline_answer_is_extracted_and_every_citation_is_on_the_page(
     client: TestClient, matter_id: str, wait_ready: WaitReady
 ) -> None:
-    supply_id, _lease_id = _ingest(client, matter_id, wait_ready, ("supply.txt", SUPPLY), ("lease.txt", LEASE))
+    supply_id, _lease_id = _ingest(
+        client, matter_id, wait_ready, ("supply.txt", SUPPLY), ("lease.txt", LEASE)
+    )
     answer = _ask(client, matter_id, question="Which law governs the supply agreement?")
     assert answer["mode"] == "extracted" and "not generated" in answer["label"]
     assert answer["statements"], answer
@@ -49,7 +51,9 @@ def test_offline_answer_is_extracted_and_every_citation_is_on_the_page(
     page = _page_text(client, cite["document_id"], cite["page"])
     assert page[cite["start"] : cite["end"]] == cite["quote"] == first["text"]
     # Highlights are question words inside the statement's span.
-    assert first["highlights"] and all(cite["start"] <= h["start"] < h["end"] <= cite["end"] for h in first["highlights"])
+    assert first["highlights"] and all(
+        cite["start"] <= h["start"] < h["end"] <= cite["end"] for h in first["highlights"]
+    )
     for statement in answer["statements"]:
         for c in statement["citations"]:
             assert _page_text(client, c["document_id"], c["page"])[c["start"] : c["end"]] == c["quote"]
@@ -60,7 +64,9 @@ def test_document_filter_by_file_name(client: TestClient, matter_id: str, wait_r
     answer = _ask(client, matter_id, question="Which law governs?", document="lease.txt")
     assert {c["filename"] for s in answer["statements"] for c in s["citations"]} == {"lease.txt"}
     assert "England and Wales" in answer["statements"][0]["text"]
-    missing = client.post(f"/api/v1/matters/{matter_id}/ask", json={"question": "Law?", "document": "nope.pdf"})
+    missing = client.post(
+        f"/api/v1/matters/{matter_id}/ask", json={"question": "Law?", "document": "nope.pdf"}
+    )
     assert missing.status_code == 404 and "nope.pdf" in missing.json()["detail"]
 
 
@@ -94,12 +100,16 @@ def test_unknown_matter_is_404(client: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_conversation_continues_and_is_private(client: TestClient, matter_id: str, wait_ready: WaitReady) -> None:
+def test_conversation_continues_and_is_private(
+    client: TestClient, matter_id: str, wait_ready: WaitReady
+) -> None:
     _ingest(client, matter_id, wait_ready, ("supply.txt", SUPPLY))
     first = _ask(client, matter_id, question="How long is the initial term?")
     conversation = first["conversation_id"]
     assert conversation
-    second = _ask(client, matter_id, question="When must notice of non-renewal be given?", conversation_id=conversation)
+    second = _ask(
+        client, matter_id, question="When must notice of non-renewal be given?", conversation_id=conversation
+    )
     assert second["conversation_id"] == conversation
     assert "ninety (90) days" in " ".join(s["text"] for s in second["statements"])
     unknown = client.post(
@@ -122,7 +132,10 @@ def test_streamed_answer_arrives_as_server_sent_events(
         assert response.headers["content-type"].startswith("text/event-stream")
         raw = "".join(response.iter_text())
     events = [
-        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("\n")[1].removeprefix("data: ")))
+        (
+            block.split("\n")[0].removeprefix("event: "),
+            json.loads(block.split("\n")[1].removeprefix("data: ")),
+        )
         for block in raw.strip().split("\n\n")
     ]
     kinds = [k for k, _ in events]

@@ -30,7 +30,11 @@ WaitReady = Callable[..., list[dict[str, Any]]]
 
 
 def test_question_terms_drop_scaffolding_and_keep_order() -> None:
-    assert question_terms("Which jurisdiction's law governs this agreement?") == ["jurisdiction", "law", "governs"]
+    assert question_terms("Which jurisdiction's law governs this agreement?") == [
+        "jurisdiction",
+        "law",
+        "governs",
+    ]
     assert question_terms("Is there a non-compete?") == ["non", "compete"]
     assert question_terms("What is it?") == []
     assert question_query("What is it?") is None
@@ -47,7 +51,9 @@ def test_weighted_reciprocal_rank_fusion() -> None:
 
 
 def test_span_matching_follows_the_convention() -> None:
-    span = "This Agreement shall be governed by the laws of the State of Delaware, without regard to conflicts."
+    span = (
+        "This Agreement shall be governed by the laws of the State of Delaware, without regard to conflicts."
+    )
     assert fold("Governed   by\nthe LAWS,") == "governed by the laws"
     assert is_hit("Section 3. " + span + " More text.", [span])
     assert is_hit("the laws of the State of Delaware", [span])  # a passage inside the span
@@ -81,7 +87,11 @@ def test_pipeline_stores_unit_vectors_and_hybrid_finds_the_clause(
         retriever = runtime.retrieval.retriever
         for mode in ("lexical", "dense", "hybrid"):
             found = retriever.retrieve(
-                session, principal, matter_id, "What insurance must the tenant carry?", mode=mode  # type: ignore[arg-type]
+                session,
+                principal,
+                matter_id,
+                "What insurance must the tenant carry?",
+                mode=mode,  # type: ignore[arg-type]
             )
             assert found and found[0].document_id == lease_id, mode
             assert "liability insurance" in found[0].text
@@ -98,11 +108,15 @@ def test_missing_vectors_are_backfilled_and_new_documents_seen(
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     retriever = runtime.retrieval.retriever
     with transaction(runtime.sessions) as session:  # as if processed before vectors existed
-        session.execute(update(Chunk).where(Chunk.matter_id == matter_id).values(embedding=None, embedding_model=None))
+        session.execute(
+            update(Chunk).where(Chunk.matter_id == matter_id).values(embedding=None, embedding_model=None)
+        )
         org = session.scalar(select(Chunk.organization_id).where(Chunk.matter_id == matter_id))
     principal = Principal(organization_id=str(org))
     with runtime.sessions() as session:
-        found = retriever.retrieve(session, principal, matter_id, "governing law of the contract", mode="dense")
+        found = retriever.retrieve(
+            session, principal, matter_id, "governing law of the contract", mode="dense"
+        )
         assert found and found[0].document_id == supply_id
     with runtime.sessions() as session:  # written back, in a transaction of its own
         models = session.scalars(select(Chunk.embedding_model).where(Chunk.matter_id == matter_id)).all()
@@ -122,7 +136,9 @@ def test_retrieval_is_scoped_to_what_the_principal_may_read(
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     with runtime.sessions() as session:
         org = session.scalar(select(Chunk.organization_id).where(Chunk.matter_id == matter_id))
-        walled = Principal(organization_id=str(org), kind="user", user_id="u", matter_ids=frozenset({matter_id}))
+        walled = Principal(
+            organization_id=str(org), kind="user", user_id="u", matter_ids=frozenset({matter_id})
+        )
         found = runtime.retrieval.retriever.retrieve(session, walled, matter_id, "settlement amount Nevada")
         assert all("4,750,000" not in p.text for p in found)
         try:
@@ -152,14 +168,23 @@ def test_eval_retrieval_json_shape(tmp_path: Path) -> None:
         [
             {
                 "contract_file": "supply.txt",
-                "Governing Law": repr(["This Agreement shall be governed by and construed in accordance with the laws of"]),
-                "Anti-Assignment": repr(["Neither party may assign this Agreement without the prior written consent"]),
+                "Governing Law": repr(
+                    ["This Agreement shall be governed by and construed in accordance with the laws of"]
+                ),
+                "Anti-Assignment": repr(
+                    ["Neither party may assign this Agreement without the prior written consent"]
+                ),
             },
-            {"contract_file": "lease.txt", "Insurance": repr(["The Tenant shall maintain public liability insurance"])},
+            {
+                "contract_file": "lease.txt",
+                "Insurance": repr(["The Tenant shall maintain public liability insurance"]),
+            },
             {"contract_file": "absent.txt", "Insurance": repr(["not in the folder"])},
         ],
     )
-    assert load_spans(labels)["lease.txt"] == {"Insurance": ["The Tenant shall maintain public liability insurance"]}
+    assert load_spans(labels)["lease.txt"] == {
+        "Insurance": ["The Tenant shall maintain public liability insurance"]
+    }
     result = CliRunner().invoke(
         app, ["eval", "retrieval", "--contracts", str(folder), "--labels", str(labels), "--json"]
     )
@@ -173,9 +198,21 @@ def test_eval_retrieval_json_shape(tmp_path: Path) -> None:
     questions.write_text(json.dumps({"Insurance": "What cover must be kept?"}), encoding="utf-8")
     narrowed = CliRunner().invoke(
         app,
-        ["eval", "retrieval", "--contracts", str(folder), "--labels", str(labels), "--questions", str(questions), "--json"],
+        [
+            "eval",
+            "retrieval",
+            "--contracts",
+            str(folder),
+            "--labels",
+            str(labels),
+            "--questions",
+            str(questions),
+            "--json",
+        ],
     )
     assert narrowed.exit_code == 0, narrowed.output
     assert json.loads(narrowed.stdout)["lexical"]["n"] == 1
-    bad = CliRunner().invoke(app, ["eval", "retrieval", "--contracts", str(tmp_path / "nope"), "--labels", str(labels)])
+    bad = CliRunner().invoke(
+        app, ["eval", "retrieval", "--contracts", str(tmp_path / "nope"), "--labels", str(labels)]
+    )
     assert bad.exit_code == 2

@@ -127,7 +127,8 @@ class ChatStream(Iterator[str]):
         try:
             return next(self._generator)
         except StopIteration as stop:
-            self.result = stop.value
+            if stop.value is not None:  # an exhausted generator stops again with None: keep the result
+                self.result = stop.value
             self._finish()
             raise
 

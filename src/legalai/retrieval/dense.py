@@ -83,7 +83,7 @@ class DenseIndex:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _current(self, principal: Principal, matter_id: str) -> Select[tuple[int]]:
+    def _current(self, principal: Principal, matter_id: str) -> Select[int]:
         return (
             select(Chunk.id)
             .join(
@@ -129,7 +129,10 @@ class DenseIndex:
         model = self.embedder.version
         session.execute(
             update(Chunk),
-            [{"id": cid, "embedding": b, "embedding_model": model} for cid, b in zip(ids, blobs, strict=True)],
+            [
+                {"id": cid, "embedding": b, "embedding_model": model}
+                for cid, b in zip(ids, blobs, strict=True)
+            ],
         )
 
     def _load(self, session: Session, principal: Principal, matter_id: str) -> _Entry:
@@ -173,7 +176,8 @@ class DenseIndex:
         for lo in range(0, len(ids), BACKFILL_BATCH):
             batch = ids[lo : lo + BACKFILL_BATCH]
             texts = dict(
-                (cid, text) for cid, text in session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_(batch)))
+                (cid, text)
+                for cid, text in session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_(batch)))
             )
             out[lo : lo + len(batch)] = self.embedder.embed([texts.get(cid, "") for cid in batch])
         try:
@@ -183,7 +187,9 @@ class DenseIndex:
         except SQLAlchemyError as exc:  # a read-only replica, a busy lock: vectors come next time
             log.warning("retrieval.backfill_not_saved", matter_id=matter_id, error=str(exc))
         else:
-            log.info("retrieval.backfilled", matter_id=matter_id, chunks=len(ids), model=self.embedder.version)
+            log.info(
+                "retrieval.backfilled", matter_id=matter_id, chunks=len(ids), model=self.embedder.version
+            )
         return out
 
     def search(
