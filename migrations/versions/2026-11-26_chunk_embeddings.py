@@ -65,6 +65,29 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_conversation_turns_conversation_id"), "conversation_turns", ["conversation_id"], unique=False
     )
+    op.create_table(
+        "document_summaries",
+        sa.Column("version_id", sa.String(length=32), nullable=False),
+        sa.Column("document_id", sa.String(length=32), nullable=False),
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
+        sa.Column("matter_id", sa.String(length=32), nullable=False),
+        sa.Column("requested_by", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=100), nullable=True),
+        sa.Column("model", sa.String(length=200), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["document_versions.id"],
+            name=op.f("fk_document_summaries_version_id_document_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("version_id", name=op.f("pk_document_summaries")),
+    )
+    op.create_index(op.f("ix_document_summaries_document_id"), "document_summaries", ["document_id"], unique=False)
     if op.get_bind().dialect.name == "sqlite":
         # Re-index the FTS5 row only when the text changes, not when an embedding is written.
         _replace_update_trigger("UPDATE OF text")
@@ -80,6 +103,7 @@ def _replace_update_trigger(event: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("document_summaries")
     op.drop_table("conversation_turns")
     op.drop_table("conversations")
     if op.get_bind().dialect.name == "sqlite":

@@ -11,7 +11,7 @@ from legalai.ai.models import (
     OrganizationAIBudget,
 )
 from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
-from legalai.ask.models import Conversation, ConversationTurn
+from legalai.ask.models import Conversation, ConversationTurn, DocumentSummary
 from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
@@ -25,6 +25,7 @@ __all__ = [
     "ConversationTurn",
     "Document",
     "DocumentAnalysis",
+    "DocumentSummary",
     "DocumentVersion",
     "EgressLogEntry",
     "Matter",

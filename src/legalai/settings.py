@@ -167,6 +167,8 @@ class Settings(BaseSettings):
     retrieval_embed_in_pipeline: bool = True
     retrieval_cache_vectors: int = Field(default=400_000, ge=1000)
     retrieval_pool: int = Field(default=50, ge=5, le=1000)
+    # Re-rank candidates with the clause model when a question is about a CUAD clause category.
+    retrieval_clause_reranking: bool = True
 
     # Analysis (key terms, clauses, citations, personal data, deadlines, playbook risks)
     analysis_enabled: bool = True
@@ -217,6 +219,10 @@ class Settings(BaseSettings):
     ai_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     ai_cache_ttl_seconds: int = Field(default=86_400, ge=0)  # 0 turns the response cache off
     ai_default_org_token_budget: int | None = Field(default=None, ge=0)  # None = unlimited
+    # Background AI work (document summaries) while providers are down: retried with backoff.
+    ai_job_max_retries: int = Field(default=40, ge=0)
+    ai_job_min_backoff_ms: int = Field(default=5_000, ge=1)
+    ai_job_max_backoff_ms: int = Field(default=600_000, ge=1)
     # ---- end of AI providers ----
 
     # Observability

@@ -18,6 +18,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
 from legalai.analysis.service import queued_analyses
+from legalai.ask.summary import pending_summaries
 from legalai.documents.models import DocumentVersion
 from legalai.documents.tasks import (
     DocumentProcessor,
@@ -80,6 +81,17 @@ class JobQueue:
             time_limit=3_600_000,
         )
 
+        self.summarize_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+            self._summarize,
+            broker=self.broker,
+            actor_name="documents.ai_summary",
+            queue_name=QUEUE,
+            max_retries=settings.ai_job_max_retries,
+            min_backoff=settings.ai_job_min_backoff_ms,
+            max_backoff=settings.ai_job_max_backoff_ms,
+            time_limit=int((settings.ai_timeout_seconds * settings.ai_max_attempts * 3 + 120) * 1000),
+        )
+
     # ---- producing ------------------------------------------------------------------------------
 
     def enqueue(self, version: DocumentVersion) -> None:
@@ -93,7 +105,18 @@ class JobQueue:
     def send_analysis(self, version_id: str, organization_id: str, matter_id: str) -> None:
         self.analyze_document.send(version_id, organization_id, matter_id)
 
+    def send_summary(self, version_id: str) -> None:
+        self.summarize_document.send(version_id)
+
     # ---- consuming ------------------------------------------------------------------------------
+
+    def _summarize(self, version_id: str) -> None:
+        """An AI summary; raises (so Dramatiq retries with backoff) while providers are down."""
+        from legalai.ask.summary import run_summary
+
+        with bound_contextvars(job="documents.ai_summary", version_id=version_id):
+            status = run_summary(self.processor.rt, version_id)
+        log.info("summary.done", status=status)
 
     def _analyze(self, version_id: str, organization_id: str, matter_id: str) -> None:
         """Re-analysis of one stored version (``legalai reanalyze``); idempotent."""
@@ -143,17 +166,20 @@ class JobQueue:
             pending = stale_versions(session)
             # Queued analyses are sent again only when they have waited longer than a job may run
             # (or at start-up of the only worker), so the sweeper does not pile up duplicates.
-            analyses = queued_analyses(
-                session,
-                None if release_own_leases else utcnow() - timedelta(seconds=self.settings.job_lease_seconds),
+            since = (
+                None if release_own_leases else utcnow() - timedelta(seconds=self.settings.job_lease_seconds)
             )
+            analyses = queued_analyses(session, since)
+            summaries = pending_summaries(session, since)
         for version_id, org, matter in pending:
             self.send(version_id, org, matter, None)
         for version_id, org, matter in analyses:
             self.send_analysis(version_id, org, matter)
-        if pending or analyses:
-            log.info("queue.recovered", count=len(pending), analyses=len(analyses))
-        return len(pending) + len(analyses)
+        for version_id in summaries:
+            self.send_summary(version_id)
+        if pending or analyses or summaries:
+            log.info("queue.recovered", count=len(pending), analyses=len(analyses), summaries=len(summaries))
+        return len(pending) + len(analyses) + len(summaries)
 
     def start_sweeper(self) -> None:
         interval_seconds = self.settings.sweep_interval_seconds

@@ -308,6 +308,9 @@ def seed(client: TestClient, deletes_per_case: int) -> World:
         pending.append((auth, ids))
     for auth, ids in pending:
         _wait_ready(client, auth, ids)
+    for name, auth in (("A", owner_auth), ("A2", owner_auth), ("B", b_auth)):  # so GET ai-summary has one
+        res = _call(client, auth, "POST", f"/api/v1/documents/{docs[name]}/ai-summary")
+        assert res.status_code == 202, res.text
 
     def target(matter_id: str, doc: str, role_user: Any, member: Any, screen: Any, key_owner: Any) -> Target:
         return Target(
@@ -560,6 +563,12 @@ SPECS: dict[tuple[str, str], Spec] = {
         effect=_ai_policy_audited,
     ),
     ("GET", "/api/v1/matters/{matter_id}/egress-log"): Spec("read", 200),
+    ("POST", "/api/v1/documents/{document_id}/ai-summary"): Spec("member_write", 202),
+    ("GET", "/api/v1/documents/{document_id}/ai-summary"): Spec("read", 200),
+    # Asking reads the matter's content (and keeps the asker's own conversation).
+    ("POST", "/api/v1/matters/{matter_id}/ask"): Spec(
+        "read", 200, lambda _t, _u: {"json": {"question": "Which law governs the agreement?"}}
+    ),
     ("GET", "/api/v1/matters/{matter_id}/ai-usage"): Spec("read", 200),
     # Playbooks belong to the organization: everyone reads and validates, owners and admins set them.
     ("GET", "/api/v1/playbooks"): Spec("any", 200),

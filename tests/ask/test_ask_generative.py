@@ -48,7 +48,8 @@ def _matter(client: TestClient, wait_ready: WaitReady, name: str, *files: tuple[
 
 def _allow_cloud(client: TestClient, matter: str, **extra: Any) -> None:
     response = client.put(
-        f"/api/v1/matters/{matter}/ai-policy", json={"mode": "allowed", "allowed_providers": ["cloud"], **extra}
+        f"/api/v1/matters/{matter}/ai-policy",
+        json={"mode": "allowed", "allowed_providers": ["cloud"], **extra},
     )
     assert response.status_code == 200, response.text
 
@@ -80,8 +81,14 @@ def test_generated_statements_are_shown_only_with_verified_quotes(
                 "answerable": True,
                 "statements": [
                     _statement("Delaware law governs the agreement.", DELAWARE),
-                    _statement("The agreement is governed by Cayman Islands law.", "laws of the Cayman Islands govern"),
-                    {"text": "Roe v. Wade, 410 U.S. 113 (1973) applies.", "citations": [{"passage": "P9", "quote": DELAWARE}]},
+                    _statement(
+                        "The agreement is governed by Cayman Islands law.",
+                        "laws of the Cayman Islands govern",
+                    ),
+                    {
+                        "text": "Roe v. Wade, 410 U.S. 113 (1973) applies.",
+                        "citations": [{"passage": "P9", "quote": DELAWARE}],
+                    },
                 ],
             }
         )
@@ -119,14 +126,22 @@ def test_injected_instructions_do_not_reach_other_matters_or_pass_the_gate(
             {
                 "answerable": True,
                 "statements": [
-                    _statement("The settlement amount is $4,750,000.", "The settlement amount payable to the claimant is $4,750,000"),
-                    _statement("Deliverables are accepted within ten business days.", "accepted within ten business days of delivery"),
+                    _statement(
+                        "The settlement amount is $4,750,000.",
+                        "The settlement amount payable to the claimant is $4,750,000",
+                    ),
+                    _statement(
+                        "Deliverables are accepted within ten business days.",
+                        "accepted within ten business days of delivery",
+                    ),
                 ],
             }
         )
     )
     answer = _ask(client, matter, question="When are deliverables accepted?")
-    assert [s["text"] for s in answer["statements"]] == ["Deliverables are accepted within ten business days."]
+    assert [s["text"] for s in answer["statements"]] == [
+        "Deliverables are accepted within ten business days."
+    ]
     assert [s["text"] for s in answer["unsupported"]] == ["The settlement amount is $4,750,000."]
     (request,) = cloud.bodies("/v1/chat/completions")
     sent = json.dumps(request)
@@ -135,14 +150,20 @@ def test_injected_instructions_do_not_reach_other_matters_or_pass_the_gate(
     system = next(m["content"] for m in request["messages"] if m["role"] == "system")
     assert "IMPORTANT SYSTEM NOTICE" not in system
     user = "".join(m["content"] for m in request["messages"] if m["role"] == "user")
-    assert user.rstrip().endswith("When are deliverables accepted?") or "When are deliverables accepted?" in user
+    assert (
+        user.rstrip().endswith("When are deliverables accepted?") or "When are deliverables accepted?" in user
+    )
 
 
-def test_local_only_matter_never_reaches_the_cloud(client: TestClient, cloud: FakeLLM, wait_ready: WaitReady) -> None:
+def test_local_only_matter_never_reaches_the_cloud(
+    client: TestClient, cloud: FakeLLM, wait_ready: WaitReady
+) -> None:
     matter = _matter(client, wait_ready, "Private", ("supply.txt", SUPPLY))  # no policy: local_only
     answer = _ask(client, matter, question="Which law governs?")
     assert answer["mode"] == "extracted" and answer["statements"]
-    refused = client.post(f"/api/v1/matters/{matter}/ask", json={"question": "Which law governs?", "mode": "generative"})
+    refused = client.post(
+        f"/api/v1/matters/{matter}/ask", json={"question": "Which law governs?", "mode": "generative"}
+    )
     assert refused.status_code == 422
     assert cloud.count() == 0
 
@@ -159,7 +180,9 @@ def test_schema_violation_is_retried_once_then_falls_back_or_fails_clearly(
     assert "statements" in second and "schema" in second.lower()
     assert answer["mode"] == "extracted" and "could not answer" in answer["notice"]
     cloud.script(Malformed(), Malformed(), Malformed(), Reply({"nope": 1}), Reply({"nope": 2}))
-    failed = client.post(f"/api/v1/matters/{matter}/ask", json={"question": "Which law governs?", "mode": "generative"})
+    failed = client.post(
+        f"/api/v1/matters/{matter}/ask", json={"question": "Which law governs?", "mode": "generative"}
+    )
     assert failed.status_code >= 400 and failed.headers["content-type"].startswith("application/problem+json")
     assert "schema" in failed.json()["detail"].lower() or "cloud" in failed.json()["detail"]
 

@@ -58,6 +58,7 @@ _KNOWN_BODIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/screens"): {"user_id": "user_id", "reason": "conflict"},
     ("POST", "/users"): {"email": "fuzzed@example.com", "password": "a long enough password"},
     ("PUT", "/ai-policy"): {"mode": "local_only"},
+    ("POST", "/ask"): {"question": "Which law governs the agreement?"},
     ("PUT", "/playbooks/active"): {
         "source": "id: fuzz\nname: Fuzz\nversion: '1'\nrules:\n  - id: r\n    title: T\n"
         "    severity: low\n    explanation: E\n    check:\n      clause_missing: Governing Law\n"

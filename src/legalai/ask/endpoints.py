@@ -11,12 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from legalai.accounts.principal import Principal
-from legalai.ask.schemas import AnswerOut, AskIn
+from legalai.ask.models import DocumentSummary
+from legalai.ask.schemas import AnswerOut, AskIn, SummaryOut
 from legalai.ask.service import Answer, AskRequest
+from legalai.ask.summary import current_summary, request_summary
 from legalai.audit.endpoints import audit_request
-from legalai.kit.db import transaction
+from legalai.kit.db import after_commit, transaction
 from legalai.kit.deps import DbSession, PrincipalDep, get_runtime
-from legalai.kit.errors import DomainError
+from legalai.kit.errors import DomainError, NotFound
 from legalai.observability.logging import get_logger
 
 router = APIRouter(tags=["ask"])
@@ -109,3 +111,51 @@ def _events(request: Request, principal: Principal, matter_id: str, req: AskRequ
         log.exception("ask.stream_failed", matter_id=matter_id)
         yield _sse("error", {"status": 500, "detail": "The answer failed; try again"})
     yield _sse("done", {})
+
+
+def _summary_out(row: DocumentSummary) -> SummaryOut:
+    return SummaryOut(
+        document_id=row.document_id,
+        version_id=row.version_id,
+        status=row.status,
+        reason=row.reason,
+        attempts=row.attempts,
+        provider=row.provider,
+        model=row.model,
+        statements=row.result.get("statements", []),
+        unsupported=row.result.get("unsupported", []),
+        verified_statements=int(row.result.get("verified_statements", 0)),
+        total_statements=int(row.result.get("total_statements", 0)),
+        flagged_citations=row.result.get("flagged_citations", []),
+        updated_at=row.updated_at,
+    )
+
+
+@router.post("/documents/{document_id}/ai-summary", response_model=SummaryOut, status_code=202)
+def request_ai_summary(
+    document_id: str, request: Request, session: DbSession, principal: PrincipalDep
+) -> SummaryOut:
+    """Queue a summary by an AI provider (when the matter's policy allows one); poll with GET."""
+    principal.require_write()
+    row = request_summary(session, principal, document_id)
+    version_id = row.version_id
+    queue = get_runtime(request).queue
+    after_commit(session, lambda: queue.send_summary(version_id))
+    audit_request(
+        request,
+        session,
+        principal,
+        "document.summary_requested",
+        matter_id=row.matter_id,
+        target_type="document",
+        target_id=document_id,
+    )
+    return _summary_out(row)
+
+
+@router.get("/documents/{document_id}/ai-summary", response_model=SummaryOut)
+def get_ai_summary(document_id: str, session: DbSession, principal: PrincipalDep) -> SummaryOut:
+    row = current_summary(session, principal, document_id)
+    if row is None:
+        raise NotFound("No AI summary was requested for this version of the document")
+    return _summary_out(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalai.kit.db import Base, BigIntPK, Timestamps, UUIDPk, utcnow
@@ -36,3 +36,27 @@ class ConversationTurn(Base):
     question: Mapped[str] = mapped_column(Text, nullable=False)
     answer: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class DocumentSummary(Base):
+    """An AI provider's summary of one document version, every statement verified like an answer.
+
+    ``status``: queued, waiting (providers down: the job is retried later), ready, failed (a reason
+    a person can read), offline (the matter allows no provider: the analysis' summary applies)."""
+
+    __tablename__ = "document_summaries"
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    matter_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    requested_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    provider: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

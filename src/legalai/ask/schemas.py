@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -74,3 +75,19 @@ class AnswerOut(BaseModel):
     flagged_citations: list[str] = Field(
         default=[], description="Legal citations in the answer not found among the matter's documents"
     )
+
+
+class SummaryOut(BaseModel):
+    document_id: str
+    version_id: str
+    status: Literal["queued", "waiting", "ready", "failed", "offline"]
+    reason: str | None = None
+    attempts: int
+    provider: str | None = None
+    model: str | None = None
+    statements: list[dict[str, Any]] = Field(description="Verified statements, as in an answer")
+    unsupported: list[dict[str, Any]] = []
+    verified_statements: int = 0
+    total_statements: int = 0
+    flagged_citations: list[str] = []
+    updated_at: datetime

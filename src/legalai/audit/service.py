@@ -43,6 +43,7 @@ ACTIONS: frozenset[str] = frozenset(
         "matter.create",
         "matter.reanalyzed",
         "matter.ai_policy_changed",
+        "document.summary_requested",
         "matter.member_added",
         "matter.member_removed",
         "matter.screen_added",

@@ -29,7 +29,7 @@ Mode = Literal["lexical", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("lexical", "dense", "hybrid")
 RRF_K = 60
 # Weight of the clause model's ranking in the fusion, times the router's confidence.
-CLAUSE_WEIGHT = 3.0
+CLAUSE_WEIGHT = 12.0
 MIN_INTENT_CONFIDENCE = 0.2
 
 

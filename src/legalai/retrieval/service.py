@@ -7,11 +7,18 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from legalai.analysis.clauses import ClauseModel
 from legalai.retrieval.dense import DenseIndex, Embedder
-from legalai.retrieval.hybrid import Retriever
+from legalai.retrieval.hybrid import ClauseRanker, Retriever
 
 if TYPE_CHECKING:
     from legalai.settings import Settings
+
+
+def _default_clause_model() -> ClauseModel:
+    from legalai.analysis.clauses import default_model
+
+    return default_model()
 
 
 def _default_embedder() -> Embedder:
@@ -28,7 +35,11 @@ class RetrievalService:
         max_cached_vectors: int = 400_000,
         pool: int = 50,
         load_embedder: Callable[[], Embedder] = _default_embedder,
+        clause_reranking: bool = True,
+        load_clause_model: Callable[[], ClauseModel] = _default_clause_model,
     ) -> None:
+        self.clause_reranking = clause_reranking
+        self._load_clause_model = load_clause_model
         self.embed_in_pipeline = embed_in_pipeline
         self.max_cached_vectors = max_cached_vectors
         self.pool = pool
@@ -43,6 +54,7 @@ class RetrievalService:
             embed_in_pipeline=settings.retrieval_embed_in_pipeline,
             max_cached_vectors=settings.retrieval_cache_vectors,
             pool=settings.retrieval_pool,
+            clause_reranking=settings.retrieval_clause_reranking,
         )
 
     def embedder(self) -> Embedder:
@@ -56,7 +68,10 @@ class RetrievalService:
     def retriever(self) -> Retriever:
         if self._retriever is None:
             index = DenseIndex(self.embedder(), self.max_cached_vectors)
+            clauses = (
+                ClauseRanker(self._load_clause_model(), self.embedder()) if self.clause_reranking else None
+            )
             with self._lock:
                 if self._retriever is None:
-                    self._retriever = Retriever(index, self.pool)
+                    self._retriever = Retriever(index, self.pool, clauses)
         return self._retriever
