@@ -108,7 +108,9 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     runtime.queue = JobQueue(settings, runtime)
     runtime.ai = build_gateway(
-        settings, runtime.sessions, offline_embedder=lambda texts: runtime.retrieval.embedder().embed(texts).tolist()
+        settings,
+        runtime.sessions,
+        offline_embedder=lambda texts: runtime.retrieval.embedder().embed(texts).tolist(),
     )
     metrics.install_job_state_collector(runtime.count_versions_by_state)
     return runtime
