@@ -265,6 +265,9 @@ def test_tampered_state_is_refused(app_client: TestClient) -> None:
 
 def test_missing_or_forged_flow_cookie_is_refused(app_client: TestClient) -> None:
     callback = _start(app_client)
+    # Replace the real flow cookie (setting another one beside it would leave the jar's order to
+    # decide which of the two the server reads).
+    app_client.cookies.clear()
     app_client.cookies.set("legalai_oidc", "forged", path="/login/oidc")
     _refused(app_client.get(callback, follow_redirects=False), 400, "try again")
     app_client.cookies.clear()

@@ -3,6 +3,7 @@ in the middle of a document. The document still ends ``ready`` exactly once, wit
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -67,7 +68,11 @@ def _env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        env[f"LEGALAI_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+        if isinstance(value, list):  # comma-separated strings, or JSON (e.g. LEGALAI_AI_PROVIDERS)
+            text = ",".join(value) if all(isinstance(v, str) for v in value) else json.dumps(value)
+        else:
+            text = str(value)
+        env[f"LEGALAI_{name.upper()}"] = text
     env["LEGALAI_SECRET_KEY"] = "test-secret-key-for-worker-processes-000"
     return env
 

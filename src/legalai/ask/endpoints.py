@@ -18,7 +18,7 @@ from legalai.ask.summary import current_summary, request_summary
 from legalai.audit.endpoints import audit_request
 from legalai.kit.db import after_commit, transaction
 from legalai.kit.deps import DbSession, PrincipalDep, get_runtime
-from legalai.kit.errors import DomainError, NotFound
+from legalai.kit.errors import DomainError
 from legalai.observability.logging import get_logger
 
 router = APIRouter(tags=["ask"])
@@ -155,7 +155,8 @@ def request_ai_summary(
 
 @router.get("/documents/{document_id}/ai-summary", response_model=SummaryOut)
 def get_ai_summary(document_id: str, session: DbSession, principal: PrincipalDep) -> SummaryOut:
+    """The AI summary of the document's current version (status ``none`` if never requested)."""
     row = current_summary(session, principal, document_id)
     if row is None:
-        raise NotFound("No AI summary was requested for this version of the document")
+        return SummaryOut(document_id=document_id, status="none")
     return _summary_out(row)

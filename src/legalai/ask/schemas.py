@@ -79,15 +79,18 @@ class AnswerOut(BaseModel):
 
 class SummaryOut(BaseModel):
     document_id: str
-    version_id: str
-    status: Literal["queued", "waiting", "ready", "failed", "offline"]
+    version_id: str | None = None
+    status: Literal["none", "queued", "waiting", "ready", "failed", "offline"] = Field(
+        description="none: never requested for this version; waiting: providers down, retried later; "
+        "offline: the matter allows no provider (the analysis summary applies)"
+    )
     reason: str | None = None
-    attempts: int
+    attempts: int = 0
     provider: str | None = None
     model: str | None = None
-    statements: list[dict[str, Any]] = Field(description="Verified statements, as in an answer")
+    statements: list[dict[str, Any]] = Field(default=[], description="Verified statements, as in an answer")
     unsupported: list[dict[str, Any]] = []
     verified_statements: int = 0
     total_statements: int = 0
     flagged_citations: list[str] = []
-    updated_at: datetime
+    updated_at: datetime | None = None

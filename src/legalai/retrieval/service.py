@@ -3,6 +3,7 @@ matrix cache and the hybrid retriever."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -21,7 +22,9 @@ def _default_clause_model() -> ClauseModel:
     return default_model()
 
 
+@functools.cache
 def _default_embedder() -> Embedder:
+    """The packaged model, loaded once per process (every runtime of the process shares it)."""
     from legalai.retrieval.embedder import StaticEmbedder
 
     return StaticEmbedder.load()
