@@ -87,7 +87,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("version_id", name=op.f("pk_document_summaries")),
     )
-    op.create_index(op.f("ix_document_summaries_document_id"), "document_summaries", ["document_id"], unique=False)
+    op.create_index(
+        op.f("ix_document_summaries_document_id"), "document_summaries", ["document_id"], unique=False
+    )
     if op.get_bind().dialect.name == "sqlite":
         # Re-index the FTS5 row only when the text changes, not when an embedding is written.
         _replace_update_trigger("UPDATE OF text")

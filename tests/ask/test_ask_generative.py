@@ -215,3 +215,33 @@ def test_streamed_generated_answer(client: TestClient, cloud: FakeLLM, wait_read
     answer = events[-2][1]
     assert answer["mode"] == "generated" and answer["verified_statements"] == 1
     assert cloud.bodies("/v1/chat/completions")[0]["stream"] is True
+
+
+NOTICE = (
+    "NOTICES\n\nAll notices under this Agreement shall be sent to the Buyer at "
+    "legal@bluebird-robotics.example or by telephone to (415) 555-0134, with a copy to its outside counsel.\n"
+)
+
+
+def test_redacted_matter_sends_no_personal_data_and_still_verifies(
+    client: TestClient, cloud: FakeLLM, wait_ready: WaitReady
+) -> None:
+    matter = _matter(client, wait_ready, "Redacted", ("notice.txt", NOTICE))
+    _allow_cloud(client, matter, redact_personal_data=True)
+    quote = "sent to the Buyer at [EMAIL] or by telephone to [PHONE], with a copy"
+    cloud.script(
+        Reply(
+            {
+                "answerable": True,
+                "statements": [_statement("Notices go to the Buyer by e-mail or phone.", quote)],
+            }
+        )
+    )
+    answer = _ask(client, matter, question="Where must notices be sent?")
+    sent = json.dumps(cloud.bodies("/v1/chat/completions")[0])
+    assert "legal@bluebird-robotics.example" not in sent and "555-0134" not in sent
+    assert "[REDACTED]" in sent or "[EMAIL]" in sent  # analysis findings first, then patterns
+    (statement,) = answer["statements"]
+    (cite,) = statement["citations"]
+    assert "legal@bluebird-robotics.example" in cite["quote"]  # the user sees the real text
+    assert _page(client, cite)[cite["start"] : cite["end"]] == cite["quote"]

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
 from legalai.ai.errors import AIError
 from legalai.ai.gateway import CallContext
 from legalai.ai.protocol import ChatRequest, ChatResult, Message, QuotedDocument
+from legalai.ai.redaction import Redactor, span_redactor
+from legalai.analysis.models import DocumentAnalysis
 from legalai.ask.models import Conversation
 from legalai.ask.verify import ClaimedCitation, PageSource, unknown_legal_citations, verify_statements
+from legalai.documents.models import Document
 from legalai.retrieval.hybrid import Passage
 
 if TYPE_CHECKING:
@@ -51,6 +55,23 @@ def build_request(question: str, passages: list[Passage], history: list[tuple[st
     )
 
 
+def personal_data_redactor(session: Session, document_ids: set[str]) -> Redactor:
+    """Redacts what the analysis found as personal data in these documents (names, addresses,
+    numbers...), then the pattern-based redactor; used only when the matter's policy asks for it."""
+    rows = session.scalars(
+        select(DocumentAnalysis.result)
+        .join(Document, Document.current_version_id == DocumentAnalysis.version_id)
+        .where(Document.id.in_(document_ids))
+    )
+    values = [
+        text
+        for result in rows
+        for item in (result or {}).get("personal_data", [])
+        if len(text := str((item.get("span") or {}).get("text", "")).strip()) >= 3
+    ]
+    return span_redactor(values)
+
+
 def generate(
     service: AskService,
     session: Session,
@@ -65,7 +86,13 @@ def generate(
     gateway = service.gateway
     assert gateway is not None
     request = build_request(question, passages, service.history(session, conversation))
-    context = CallContext(principal.organization_id, matter_id, principal.user_id, "ask")
+    context = CallContext(
+        principal.organization_id,
+        matter_id,
+        principal.user_id,
+        "ask",
+        redactor=personal_data_redactor(session, {p.document_id for p in passages}),
+    )
     try:
         if stream:
             chat_stream = gateway.stream_chat(request, context=context)

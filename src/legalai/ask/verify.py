@@ -46,16 +46,30 @@ def _normalized(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+# Placeholders the redactor puts where personal data was (legalai.ai.redaction): a model that saw
+# redacted text quotes them; each stands for a short stretch of the original page.
+_PLACEHOLDER = re.compile(r"\[(?:REDACTED|EMAIL|PHONE|SSN|CARD)\]")
+_PLACEHOLDER_SPAN = r".{1,120}?"
+
+
 def locate_quote(page_text: str, quote: str) -> tuple[int, int] | None:
-    """Page offsets of ``quote`` in ``page_text`` (whitespace-normalized), or None."""
+    """Page offsets of ``quote`` in ``page_text`` (whitespace-normalized), or None. Redaction
+    placeholders in the quote match the personal data they replaced; the literal rest must match."""
     wanted, _ = _normalized(quote)
-    if len(wanted) < MIN_QUOTE_CHARS:
+    literal = _PLACEHOLDER.sub("", wanted)
+    if len(literal.strip()) < MIN_QUOTE_CHARS:
         return None
     haystack, where = _normalized(page_text)
-    pos = haystack.find(wanted)
-    if pos < 0:
+    if literal == wanted:
+        pos = haystack.find(wanted)
+        if pos < 0:
+            return None
+        return where[pos], where[pos + len(wanted) - 1] + 1
+    pattern = _PLACEHOLDER_SPAN.join(re.escape(part) for part in _PLACEHOLDER.split(wanted))
+    found = re.search(pattern, haystack, re.DOTALL)
+    if found is None or found.end() == found.start():
         return None
-    return where[pos], where[pos + len(wanted) - 1] + 1
+    return where[found.start()], where[found.end() - 1] + 1
 
 
 @dataclass
