@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from legalai.retrieval.hybrid import Passage
 from legalai.retrieval.terms import question_terms
@@ -63,8 +65,19 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def extract(question: str, passages: Sequence[Passage], max_statements: int = 3) -> list[Extract]:
-    """The best sentence of each of the first ``max_statements`` passages."""
+SentenceScorer = Callable[[str, list[str]], "np.ndarray | None"]
+CLAUSE_SENTENCE_WEIGHT = 3.0
+
+
+def extract(
+    question: str,
+    passages: Sequence[Passage],
+    max_statements: int = 3,
+    scorer: SentenceScorer | None = None,
+) -> list[Extract]:
+    """The best sentence of each of the first ``max_statements`` passages. ``scorer`` (the clause
+    model, for a question about a clause category) adds how much each sentence reads like that
+    clause, so "may it be assigned?" picks the assignment sentence, not the one naming the deal."""
     terms = {stem(t) for t in question_terms(question)}
     df: Counter[str] = Counter()
     for p in passages:
@@ -74,14 +87,18 @@ def extract(question: str, passages: Sequence[Passage], max_statements: int = 3)
     found: list[Extract] = []
     for rank, p in enumerate(passages[:max_statements]):
         best: Extract | None = None
-        for s, e in sentences(p.text):
-            if e - s < MIN_SENTENCE_CHARS and (s, e) != (0, len(p.text)):
-                continue
+        spans = [
+            (s, e) for s, e in sentences(p.text) if e - s >= MIN_SENTENCE_CHARS or (s, e) == (0, len(p.text))
+        ]
+        clause = scorer(question, [p.text[s:e] for s, e in spans]) if scorer is not None and spans else None
+        for i, (s, e) in enumerate(spans):
             words = [
                 (m.start() + s, m.end() + s, stem(m.group().lower())) for m in _WORD.finditer(p.text[s:e])
             ]
             hit_terms = {w for _, _, w in words if w in terms}
             score = sum(weight[t] for t in hit_terms) + 1.0 / (2 + rank)
+            if clause is not None:
+                score += CLAUSE_SENTENCE_WEIGHT * float(clause[i])
             if best is None or score > best.score:
                 best = Extract(
                     passage=p,

@@ -271,7 +271,8 @@ class AskService:
     def _extractive(
         self, session: Session, principal: Principal, matter_id: str, question: str, passages: list[Passage]
     ) -> Answer:
-        extracts = extract(question, passages)
+        clauses = self.retrieval.retriever.clauses
+        extracts = extract(question, passages, scorer=clauses.scores if clauses is not None else None)
         source = PageSource(session, principal, matter_id)
         checked = verify_statements(
             source,

@@ -77,6 +77,17 @@ class ClauseRanker:
         self.model = model
         self.router = IntentRouter(model, embedder)
 
+    def scores(self, question: str, texts: list[str]) -> np.ndarray | None:
+        """Per text, the clause model's probability for the question's categories (None when the
+        question is about no category with enough confidence)."""
+        intent = self.router.route(question)
+        if intent.confidence < MIN_INTENT_CONFIDENCE or not texts:
+            return None
+        logits = self.model.passage_logits(texts)
+        prob = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        out: np.ndarray = (prob @ intent.weights) * intent.confidence
+        return out
+
     def rank(self, question: str, candidates: dict[int, str]) -> tuple[list[int], float]:
         intent = self.router.route(question)
         if intent.confidence < MIN_INTENT_CONFIDENCE or not candidates:
