@@ -566,6 +566,10 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/documents/{document_id}/ai-summary"): Spec("member_write", 202),
     ("GET", "/api/v1/documents/{document_id}/ai-summary"): Spec("read", 200),
     # Asking reads the matter's content (and keeps the asker's own conversation).
+    ("GET", "/matters/{matter_id}/ask"): Spec("read", 200),
+    ("POST", "/matters/{matter_id}/ask"): Spec(
+        "read", 200, lambda _t, _u: {"data": {"question": "Which law governs the agreement?"}}
+    ),
     ("POST", "/api/v1/matters/{matter_id}/ask"): Spec(
         "read", 200, lambda _t, _u: {"json": {"question": "Which law governs the agreement?"}}
     ),

@@ -139,8 +139,21 @@ def test_first_run_then_create_upload_watch_read_and_search(server: tuple[str, P
         expect(page.locator("body")).to_contain_text("cap is < USD 2m & > USD 1m")
         page.screenshot(path=str(tmp_path / "search.png"))
 
-        # Signing out ends the session: the matter is no longer reachable without signing in.
+        # Asking the matter (a POST with the session's CSRF token): an extracted, verified answer.
         matter_url = page.url.split("/search")[0]
+        page.goto(matter_url)
+        page.click("text=Ask a question")
+        page.fill("#question", "Which law governs the agreement?")
+        page.click("form[action$='/ask'] button[type=submit]")
+        expect(page.locator("[data-answer-mode]")).to_contain_text("not generated")
+        expect(page.locator(".answer-statements")).to_contain_text("Delaware")
+        expect(page.locator(".answer-statements a").first).to_have_attribute(
+            "href", re.compile(r"^/documents/\w+#page-\d+$")
+        )
+        expect(page.locator("body")).to_contain_text("statements verified")
+        page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
+
+        # Signing out ends the session: the matter is no longer reachable without signing in.
         page.click("text=Sign out")
         expect(page.locator("h1")).to_contain_text("Sign in")
         page.goto(matter_url)

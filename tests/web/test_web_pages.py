@@ -219,3 +219,21 @@ def test_snippet_segments_mark_only_highlights() -> None:
         ("the", True),
         (" fee now", False),
     ]
+
+
+def test_ask_page_shows_verified_quotes_escaped_and_linked(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    doc_id = _ready_text_doc(client, matter_id, wait_ready)
+    page = client.get(f"/matters/{matter_id}/ask")
+    assert page.status_code == 200 and 'name="question"' in page.text
+    _assert_csp_ready(page.text)
+    assert f'href="/matters/{matter_id}/ask"' in client.get(f"/matters/{matter_id}").text
+    res = client.post(f"/matters/{matter_id}/ask", data={"question": "What survives termination?"})
+    assert res.status_code == 200, res.text
+    html = res.text
+    assert 'data-answer-mode="extracted"' in html and "not generated" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; survives termination" in html and SCRIPT not in html
+    assert f'href="/documents/{doc_id}#page-1"' in html and "statements verified" in html
+    empty = client.post(f"/matters/{matter_id}/ask", data={"question": "  "})
+    assert empty.status_code == 200 and "The question is empty" in empty.text

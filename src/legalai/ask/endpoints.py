@@ -37,7 +37,9 @@ def _request(body: AskIn, stream: bool) -> AskRequest:
     )
 
 
-def _audit(request: Request, session: Any, principal: Principal, matter_id: str, answer: Answer) -> None:
+def audit_answer(
+    request: Request, session: Any, principal: Principal, matter_id: str, answer: Answer
+) -> None:
     audit_request(
         request,
         session,
@@ -68,7 +70,7 @@ def ask(matter_id: str, body: AskIn, request: Request, session: DbSession, princ
     stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not stream:
         answer = runtime.ask.ask(session, principal, matter_id, _request(body, False))
-        _audit(request, session, principal, matter_id, answer)
+        audit_answer(request, session, principal, matter_id, answer)
         return AnswerOut.model_validate(answer.as_dict())
     # Fail fast (404, 422) before the stream starts, in the request's own transaction.
     from legalai.ask.service import check_question
@@ -99,7 +101,7 @@ def _events(request: Request, principal: Principal, matter_id: str, req: AskRequ
         with transaction(runtime.sessions) as session:
             for kind, payload in runtime.ask.ask_events(session, principal, matter_id, req):
                 if kind == "answer":
-                    _audit(request, session, principal, matter_id, payload)
+                    audit_answer(request, session, principal, matter_id, payload)
                     yield _sse("answer", AnswerOut.model_validate(payload.as_dict()).model_dump())
                 elif kind == "delta":
                     yield _sse("delta", {"text": payload})

@@ -67,6 +67,7 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 SentenceScorer = Callable[[str, list[str]], "np.ndarray | None"]
 CLAUSE_SENTENCE_WEIGHT = 3.0
+MIN_CLAUSE = 0.3  # clause-model score (probability x router confidence) that alone makes a sentence relevant
 
 
 def extract(
@@ -108,6 +109,13 @@ def extract(
                     score=score,
                     highlights=[(p.start + a, p.start + b) for a, b, w in words if w in terms],
                 )
-        if best is not None:
+        if best is None:
+            continue
+        # Past the best passage, a sentence must show some sign of answering: a question word, or
+        # a clause-model reading of the asked-about clause (else it is noise under the answer).
+        relevant = (
+            bool(best.highlights) or best.score - 1.0 / (2 + rank) >= CLAUSE_SENTENCE_WEIGHT * MIN_CLAUSE
+        )
+        if not found or relevant:
             found.append(best)
-    return found[:max_statements]  # in retrieval order: the passage ranking is the better signal
+    return found  # in retrieval order: the passage ranking is the better signal

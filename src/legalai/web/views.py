@@ -317,3 +317,64 @@ def search_page(
         error=error,
         filenames=p.first_names([d.filename for d in names]),
     )
+
+
+# ---- asking a matter ---------------------------------------------------------------------------
+
+
+@router.get("/matters/{matter_id}/ask")
+def ask_page(matter_id: str, request: Request, session: DbSession, principal: PrincipalDep) -> HTMLResponse:
+    matter = MatterRepository(session, principal).get(matter_id)
+    return _ask_render(request, session, principal, matter, "", "", None, None)
+
+
+@router.post("/matters/{matter_id}/ask")
+def ask_form(
+    matter_id: str,
+    request: Request,
+    session: DbSession,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    question: Annotated[str, Form()] = "",
+    document: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Ask from the browser (POST with the CSRF token: a generated answer may cost money)."""
+    from legalai.ask.endpoints import audit_answer
+    from legalai.ask.service import AskRequest
+
+    matter = MatterRepository(session, principal).get(matter_id)
+    answer, error = None, None
+    try:
+        answer = runtime.ask.ask(
+            session, principal, matter.id, AskRequest(question, filename=document.strip() or None)
+        )
+        audit_answer(request, session, principal, matter.id, answer)
+    except DomainError as exc:
+        error = exc.detail
+    return _ask_render(request, session, principal, matter, question, document, answer, error)
+
+
+def _ask_render(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    matter: Any,
+    question: str,
+    document: str,
+    answer: Any,
+    error: str | None,
+) -> HTMLResponse:
+    from legalai.ask.service import MAX_QUESTION_CHARS
+
+    names, _ = DocumentRepository(session, principal).list_in_matter(matter.id, limit=500)
+    return render(
+        request,
+        "ask.html",
+        matter=matter,
+        question=question,
+        document=document,
+        answer=answer.as_dict() if answer is not None else None,
+        error=error,
+        max_question_chars=MAX_QUESTION_CHARS,
+        filenames=p.first_names([d.filename for d in names]),
+    )
