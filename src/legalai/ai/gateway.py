@@ -318,14 +318,10 @@ class AIGateway:
         self.cache.put(key, result, organization_id=context.organization_id, matter_id=context.matter_id)
         return result
 
-    def _chat_once(
-        self,
-        provider: Provider,
-        request: ChatRequest,
-        context: CallContext,
-        policy: EffectivePolicy,
-        redacted: bool,
-    ) -> ChatResult:
+    def _reserve(
+        self, provider: Provider, request: ChatRequest, context: CallContext, policy: EffectivePolicy
+    ) -> tuple[Price, int]:
+        """Price and estimated input tokens of a chat call, after the budget check (no call when over)."""
         price = self._price(provider)
         needed_in = provider.count_tokens(render_prompt(request).text)
         self._check_budget(
@@ -335,6 +331,17 @@ class AIGateway:
             needed_in + request.max_tokens,
             price.chat_cost(needed_in, request.max_tokens),
         )
+        return price, needed_in
+
+    def _chat_once(
+        self,
+        provider: Provider,
+        request: ChatRequest,
+        context: CallContext,
+        policy: EffectivePolicy,
+        redacted: bool,
+    ) -> ChatResult:
+        price, _needed_in = self._reserve(provider, request, context, policy)
         result = self._call(
             provider,
             lambda: provider.chat(request, self.timeout),
@@ -397,15 +404,7 @@ class AIGateway:
         policy: EffectivePolicy,
         redacted: bool,
     ) -> ChatStream:
-        price = self._price(provider)
-        needed_in = provider.count_tokens(render_prompt(request).text)
-        self._check_budget(
-            provider,
-            context,
-            policy,
-            needed_in + request.max_tokens,
-            price.chat_cost(needed_in, request.max_tokens),
-        )
+        price, needed_in = self._reserve(provider, request, context, policy)
 
         def open_and_peek() -> tuple[ChatStream, Any]:
             stream = provider.stream_chat(request, self.timeout)
