@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
@@ -13,10 +12,9 @@ from legalai.ai.errors import AIError
 from legalai.ai.gateway import CallContext
 from legalai.ai.protocol import ChatRequest, ChatResult, Message, QuotedDocument
 from legalai.ai.redaction import Redactor, span_redactor
-from legalai.analysis.models import DocumentAnalysis
+from legalai.analysis.repository import AnalysisRepository
 from legalai.ask.models import Conversation
 from legalai.ask.verify import ClaimedCitation, PageSource, unknown_legal_citations, verify_statements
-from legalai.documents.models import Document
 from legalai.retrieval.hybrid import Passage
 
 if TYPE_CHECKING:
@@ -55,20 +53,17 @@ def build_request(question: str, passages: list[Passage], history: list[tuple[st
     )
 
 
-def personal_data_redactor(session: Session, document_ids: set[str]) -> Redactor:
+def personal_data_redactor(session: Session, principal: Principal, document_ids: set[str]) -> Redactor:
     """Redacts what the analysis found as personal data in these documents (names, addresses,
     numbers...), then the pattern-based redactor; used only when the matter's policy asks for it."""
-    rows = session.scalars(
-        select(DocumentAnalysis.result)
-        .join(Document, Document.current_version_id == DocumentAnalysis.version_id)
-        .where(Document.id.in_(document_ids))
-    )
-    values = [
-        text
-        for result in rows
-        for item in (result or {}).get("personal_data", [])
-        if len(text := str((item.get("span") or {}).get("text", "")).strip()) >= 3
-    ]
+    analyses = AnalysisRepository(session, principal)
+    values = []
+    for document_id in sorted(document_ids):
+        analysis = analyses.for_document(document_id)
+        for item in (analysis.result or {}).get("personal_data", []) if analysis is not None else []:
+            text = str((item.get("span") or {}).get("text", "")).strip()
+            if len(text) >= 3:
+                values.append(text)
     return span_redactor(values)
 
 
@@ -91,7 +86,7 @@ def generate(
         matter_id,
         principal.user_id,
         "ask",
-        redactor=personal_data_redactor(session, {p.document_id for p in passages}),
+        redactor=personal_data_redactor(session, principal, {p.document_id for p in passages}),
     )
     try:
         if stream:

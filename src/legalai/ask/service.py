@@ -10,14 +10,14 @@ all fail are withheld (listed as unsupported, never as answers).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
-from legalai.analysis.models import DocumentAnalysis
+from legalai.analysis.repository import AnalysisRepository
 from legalai.ask.extractive import extract
 from legalai.ask.models import Conversation, ConversationTurn
 from legalai.ask.verify import (
@@ -26,8 +26,8 @@ from legalai.ask.verify import (
     citation_key,
     verify_statements,
 )
-from legalai.documents.models import Document, ProcessingStatus
-from legalai.documents.repository import DocumentFilter
+from legalai.documents.models import ProcessingStatus
+from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.kit.db import new_id
 from legalai.kit.errors import InvalidInput, NotFound
 from legalai.matters.repository import MatterRepository
@@ -240,33 +240,21 @@ class AskService:
     def _filter(
         self, session: Session, principal: Principal, matter_id: str, req: AskRequest
     ) -> DocumentFilter:
-        if req.filename and not req.document_id:
-            found = session.scalar(
-                select(func.count())
-                .select_from(Document)
-                .where(
-                    Document.organization_id == principal.organization_id,
-                    Document.matter_id == matter_id,
-                    Document.filename == req.filename,
-                )
-            )
-            if not found:
-                raise NotFound(f"No document named {req.filename!r} in this matter")
-        return DocumentFilter(document_id=req.document_id, filename=req.filename)
+        flt = DocumentFilter(document_id=req.document_id, filename=req.filename)
+        if (req.filename or req.document_id) and not self._documents(session, principal, matter_id, flt):
+            what = f"named {req.filename!r}" if req.filename else f"with id {req.document_id!r}"
+            raise NotFound(f"No document {what} in this matter")
+        return flt
+
+    @staticmethod
+    def _documents(session: Session, principal: Principal, matter_id: str, flt: DocumentFilter) -> int:
+        return DocumentRepository(session, principal).list_in_matter(matter_id, flt, limit=0)[1]
 
     def _has_ready_documents(
         self, session: Session, principal: Principal, matter_id: str, flt: DocumentFilter
     ) -> bool:
-        stmt = select(Document.id).where(
-            Document.organization_id == principal.organization_id,
-            Document.matter_id == matter_id,
-            Document.status == ProcessingStatus.ready.value,
-        )
-        if flt.document_id:
-            stmt = stmt.where(Document.id == flt.document_id)
-        if flt.filename:
-            stmt = stmt.where(Document.filename == flt.filename)
-        return session.execute(stmt.limit(1)).first() is not None
+        ready = replace(flt, status=ProcessingStatus.ready.value)
+        return self._documents(session, principal, matter_id, ready) > 0
 
     def _extractive(
         self, session: Session, principal: Principal, matter_id: str, question: str, passages: list[Passage]
@@ -307,14 +295,9 @@ class AskService:
 
     def known_citations(self, session: Session, principal: Principal, matter_id: str) -> set[str]:
         """Normalized keys of every citation extracted from the matter's current documents."""
-        rows = session.scalars(
-            select(DocumentAnalysis.result)
-            .join(Document, Document.current_version_id == DocumentAnalysis.version_id)
-            .where(Document.organization_id == principal.organization_id, Document.matter_id == matter_id)
-        )
         known: set[str] = set()
-        for result in rows:
-            for c in (result or {}).get("citations", []):
+        for _doc, analysis in AnalysisRepository(session, principal).in_matter(matter_id):
+            for c in (analysis.result or {}).get("citations", []):
                 known.add(citation_key(str(c.get("normalized") or c.get("text") or "")))
         return known
 

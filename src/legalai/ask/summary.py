@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
+from legalai.accounts.service import system_principal
 from legalai.ai.errors import AIError, AllProvidersFailed, CircuitOpen, GenerationUnavailable
 from legalai.ai.gateway import CallContext
 from legalai.ai.protocol import ChatRequest, Message, QuotedDocument
 from legalai.ask.models import DocumentSummary
-from legalai.documents.models import Chunk, Document, DocumentVersion
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.db import transaction, utcnow
 from legalai.kit.errors import Conflict
@@ -86,16 +86,16 @@ def pending_summaries(session: Session, waiting_since: datetime | None) -> list[
     return list(session.scalars(stmt))
 
 
-def _passages(session: Session, version_id: str) -> list[Passage]:
-    rows = session.execute(
-        select(Chunk, Document.filename, Document.path)
-        .join(Document, Document.id == Chunk.document_id)
-        .where(Chunk.version_id == version_id)
-        .order_by(Chunk.ordinal)
-    ).all()
+def _passages(session: Session, organization_id: str, matter_id: str, version_id: str) -> list[Passage]:
+    """The version's chunks in reading order, up to MAX_SUMMARY_CHARS."""
+    repo = DocumentRepository(session, system_principal(organization_id, matter_id))
+    chunks = repo.chunks(version_id)
+    if not chunks:
+        return []
+    doc = repo.get(chunks[0].document_id)
     out: list[Passage] = []
     used = 0
-    for chunk, filename, path in rows:
+    for chunk in chunks:
         if used + len(chunk.text) > MAX_SUMMARY_CHARS and out:
             break
         used += len(chunk.text)
@@ -103,8 +103,8 @@ def _passages(session: Session, version_id: str) -> list[Passage]:
             Passage(
                 chunk.id,
                 chunk.document_id,
-                filename,
-                path,
+                doc.filename,
+                doc.path,
                 chunk.page_number,
                 chunk.start,
                 chunk.end,
@@ -130,13 +130,10 @@ def run_summary(rt: Runtime, version_id: str) -> str:
         row = session.get(DocumentSummary, version_id)
         if row is None or row.status not in ("queued", "waiting"):
             return row.status if row is not None else "gone"
-        version = session.get(DocumentVersion, version_id)
-        if version is None:
-            return "gone"
         row.attempts += 1
         org, matter, user = row.organization_id, row.matter_id, row.requested_by
     with rt.sessions() as session:
-        passages = _passages(session, version_id)
+        passages = _passages(session, org, matter, version_id)
     if not passages:
         _save(rt, version_id, status="failed", reason="The document has no text to summarize")
         return "failed"
