@@ -3,6 +3,9 @@ contract text, odd input, and the clause scorers on tiny hand-made inputs."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -10,9 +13,12 @@ import numpy as np
 import pytest
 
 from legalai.analysis.clauses import (
+    DEFAULT_FEATURES,
     ClauseModel,
+    FeatureConfig,
     Featurizer,
     default_model,
+    features,
     linear_scores,
     normalize_category,
     segment,
@@ -161,6 +167,93 @@ def test_linear_scores_match_dense_product() -> None:
     weights = np.arange(8, dtype=np.float32).reshape(4, 2)
     bias = np.array([0.5, -0.5], dtype=np.float32)
     assert np.allclose(linear_scores(x, weights, bias), dense @ weights + bias)
+
+
+def test_features_add_stems_and_negated_words() -> None:
+    config = FeatureConfig(stem_len=6, negation_window=2)
+    grams = features("Not disparaging; no third party beneficiaries.", config)
+    # plain unigrams and bigrams come first, unchanged
+    assert grams[:3] == ["not", "disparaging", "no"]
+    assert "third party" in grams
+    # words longer than 6 letters also give their 6-letter stem
+    assert {"~dispar", "~benefi"} <= set(grams)
+    assert "~party" not in grams and "~third" not in grams
+    # the 2 words after a negation are marked; a new negation restarts the window
+    assert [g for g in grams if g.startswith("!")] == ["!disparaging", "!third", "!party"]
+    assert features("alpha beta", FeatureConfig()) == ["alpha", "beta", "alpha beta"]
+    # inflections share the stem, so evidence learned on one form carries to the others
+    stems = [
+        {g for g in features(w, DEFAULT_FEATURES) if g.startswith("~")}
+        for w in ("disparage", "disparagement")
+    ]
+    assert stems[0] == stems[1] == {"~dispar"}
+
+
+def test_pivoted_norm_dampens_length_normalization() -> None:
+    vocab, idf = ["alpha", "beta"], [1.0, 1.0]
+    plain = Featurizer(vocab, idf)
+    pivoted = Featurizer(vocab, idf, FeatureConfig(pivot=0.5, pivot_norm=4.0))
+    short, long_ = "alpha", "alpha " + "beta " * 50  # beta is frequent in the long text
+    p = plain.transform([short, long_])
+    q = pivoted.transform([short, long_])
+    raw_long = np.sqrt(1.0 + (1.0 + np.log(50.0)) ** 2)
+    # plain: each row has unit norm; pivoted: divided by 0.5 * 4 + 0.5 * own norm
+    assert np.allclose(p.vals[p.rows == 0], [1.0])
+    assert np.allclose(q.vals[q.rows == 0], [1.0 / (2.0 + 0.5)])
+    assert np.allclose(q.vals[(q.rows == 1) & (q.cols == 0)], [1.0 / (2.0 + 0.5 * raw_long)])
+    assert np.allclose(pivoted.raw_norms([short, long_, ""]), [1.0, raw_long, 0.0], atol=1e-5)
+
+
+def test_feature_config_roundtrip_and_old_artifacts(tmp_path: Path) -> None:
+    config = FeatureConfig(stem_len=5, negation_window=3, pivot=0.25, pivot_norm=42.0)
+    assert FeatureConfig.from_json(config.to_json()) == config
+    assert FeatureConfig.from_json(None) == FeatureConfig() == FeatureConfig.from_json({})
+    ones = np.ones(1, dtype=np.float32)
+    arrays = {
+        "weights": np.ones((2, 1), dtype=np.float32),
+        "bias": np.zeros(1, dtype=np.float32),
+        "doc_a": ones,
+        "doc_b": np.zeros(1, dtype=np.float32),
+        "doc_threshold": np.full(1, 0.5, dtype=np.float32),
+        "snip_a": ones,
+        "snip_b": np.zeros(1, dtype=np.float32),
+    }
+    model = ClauseModel(["Insurance"], Featurizer(["insur", "~insura"], [1.0, 1.0], config), arrays)
+    model.save(tmp_path / "m")
+    assert ClauseModel.load(tmp_path / "m").featurizer.config == config
+    # an artifact written before feature configurations existed loads with plain features
+    meta = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    del meta["features"]
+    (tmp_path / "m.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert ClauseModel.load(tmp_path / "m").featurizer.config == FeatureConfig()
+
+
+def test_training_sets_the_pivot_from_the_training_passages(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "train_clauses.py"
+    spec = importlib.util.spec_from_file_location("train_clauses_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    passages = ["alpha beta gamma", "alpha alpha beta", "gamma delta alpha beta gamma", "beta"]
+    config = FeatureConfig(stem_len=6, negation_window=4, pivot=0.5)
+    feat = module.build_featurizer(passages, 100, min_df=1, config=config, norm_texts=passages)
+    assert feat.config.pivot == 0.5 and feat.config.stem_len == 6
+    assert feat.config.pivot_norm == pytest.approx(float(np.median(feat.raw_norms(passages))))
+    plain = module.build_featurizer(passages, 100, min_df=1, config=FeatureConfig())
+    assert plain.config == FeatureConfig()
+    assert "alpha beta" in plain.vocabulary and not any(t[0] in "~!" for t in plain.vocabulary)
+
+
+def test_shipped_model_records_its_features(model: ClauseModel) -> None:
+    config = model.featurizer.config
+    assert (config.stem_len, config.negation_window, config.pivot) == (
+        DEFAULT_FEATURES.stem_len,
+        DEFAULT_FEATURES.negation_window,
+        DEFAULT_FEATURES.pivot,
+    )
+    assert any(t.startswith("~") for t in model.featurizer.vocabulary)
+    assert any(t.startswith("!") for t in model.featurizer.vocabulary)
 
 
 def test_score_snippet_predictions_known_answer() -> None:

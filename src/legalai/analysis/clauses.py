@@ -8,9 +8,15 @@ Method
    paragraph (a heading such as ``12. GOVERNING LAW``) is glued to the paragraph that follows,
    so the heading's words count as evidence for the clause under it. Every passage is an exact
    ``(start, end)`` slice of the input, trimmed of surrounding whitespace.
-2. **Features** (:class:`Featurizer`). Lower-cased word unigrams and bigrams (numbers folded to
-   their digit count) looked up in a fixed vocabulary, sub-linear TF (``1 + log tf``) times IDF,
-   L2-normalized -- the usual TF-IDF, computed with numpy only.
+2. **Features** (:class:`Featurizer`, configured by :class:`FeatureConfig`). Lower-cased word
+   unigrams and bigrams (numbers folded to their digit count), plus the first 6 letters of every
+   longer word (so "disparage", "disparaging" and "disparagement" share evidence) and the words
+   within 4 after a negation ("no", "not", "nothing", ...) marked as negated (so "there are no
+   third party beneficiaries" differs from "X is a third party beneficiary"), looked up in a
+   fixed vocabulary; sub-linear TF (``1 + log tf``) times IDF, L2-normalized. Computed with numpy
+   only. A pivoted length norm is supported (``FeatureConfig.pivot``) but not used by the shipped
+   model: it helped contract-level detection a little and cost snippet accuracy. Artifacts
+   without a feature configuration use plain unigrams+bigrams (the earlier model).
 3. **Passage model**. One linear model (logistic regression, trained offline by
    ``scripts/train_clauses.py``) per category over those features: ``logit = x @ W[:, c] + b[c]``.
    It was trained on passages cut from the contracts themselves (positive when the passage
@@ -182,6 +188,67 @@ def ngrams(text: str) -> list[str]:
     return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
 
 
+NEGATIONS = frozenset({"no", "not", "nothing", "none", "neither", "nor", "never", "without"})
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How passages become features; stored with the model (``features`` in its JSON).
+
+    ``stem_len``: also emit ``"~" + word[:stem_len]`` for longer words (0: off).
+    ``negation_window``: also emit ``"!" + word`` for the words that many tokens after a negation
+    word (0: off). ``pivot``: length normalization ``(1 - pivot) * pivot_norm + pivot * norm``
+    (1.0: plain L2 normalization).
+    """
+
+    stem_len: int = 0
+    negation_window: int = 0
+    pivot: float = 1.0
+    pivot_norm: float = 1.0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> FeatureConfig:
+        if not data:
+            return cls()
+        return cls(
+            stem_len=int(data.get("stem_len", 0)),
+            negation_window=int(data.get("negation_window", 0)),
+            pivot=float(data.get("pivot", 1.0)),
+            pivot_norm=float(data.get("pivot_norm", 1.0)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stem_len": self.stem_len,
+            "negation_window": self.negation_window,
+            "pivot": self.pivot,
+            "pivot_norm": self.pivot_norm,
+        }
+
+
+def features(text: str, config: FeatureConfig) -> list[str]:
+    """Feature strings of ``text``: :func:`ngrams`, plus stems and negated words per ``config``."""
+    toks = tokens(text)
+    out = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+    if config.stem_len:
+        n = config.stem_len
+        out.extend("~" + t[:n] for t in toks if len(t) > n)
+    if config.negation_window:
+        left = 0
+        for t in toks:
+            if t in NEGATIONS:
+                left = config.negation_window
+            elif left:
+                out.append("!" + t)
+                left -= 1
+    return out
+
+
+# The configuration new models are trained with (``scripts/train_clauses.py``); ``pivot_norm``
+# is set from the training passages.
+DEFAULT_FEATURES = FeatureConfig(stem_len=6, negation_window=4)
+
+
 @dataclass
 class SparseRows:
     """A batch of feature rows in coordinate form: row ``rows[i]`` has ``vals[i]`` at ``cols[i]``."""
@@ -193,25 +260,38 @@ class SparseRows:
 
 
 class Featurizer:
-    """TF-IDF over a fixed unigram+bigram vocabulary (sub-linear TF, L2 norm)."""
+    """TF-IDF over a fixed vocabulary of :func:`features` (sub-linear TF, pivoted length norm)."""
 
-    def __init__(self, vocabulary: Sequence[str], idf: npt.ArrayLike) -> None:
+    def __init__(
+        self, vocabulary: Sequence[str], idf: npt.ArrayLike, config: FeatureConfig | None = None
+    ) -> None:
         self.vocabulary = list(vocabulary)
         self.index = {term: i for i, term in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float32)
+        self.config = config or FeatureConfig()
+
+    def grams(self, text: str) -> list[str]:
+        return features(text, self.config)
+
+    def raw_norms(self, texts: Iterable[str]) -> FloatArray:
+        """L2 norm of each text's TF-IDF row before normalization (to set ``pivot_norm``)."""
+        x = self._raw(texts)
+        return np.sqrt(np.bincount(x.rows, weights=x.vals * x.vals, minlength=x.n_rows)).astype(np.float32)
 
     @property
     def n_features(self) -> int:
         return len(self.vocabulary)
 
-    def transform(self, texts: Iterable[str]) -> SparseRows:
+    def _raw(self, texts: Iterable[str]) -> SparseRows:
+        """Sub-linear TF times IDF, not yet normalized."""
         index = self.index
         n_feat = len(self.vocabulary)
+        config = self.config
         keys: list[int] = []
         n = 0
         for row, text in enumerate(texts):
             base = row * n_feat
-            for g in ngrams(text):
+            for g in features(text, config):
                 i = index.get(g)
                 if i is not None:
                     keys.append(base + i)
@@ -222,10 +302,19 @@ class Featurizer:
         uniq, counts = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)
         rows = uniq // n_feat
         cols = uniq % n_feat
-        raw = (1.0 + np.log(counts.astype(np.float32))) * self.idf[cols]
-        norms = np.sqrt(np.bincount(rows, weights=raw * raw, minlength=n)).astype(np.float32)
-        vals: FloatArray = (raw / norms[rows]).astype(np.float32)
-        return SparseRows(n, rows, cols, vals)
+        raw: FloatArray = ((1.0 + np.log(counts.astype(np.float32))) * self.idf[cols]).astype(np.float32)
+        return SparseRows(n, rows, cols, raw)
+
+    def transform(self, texts: Iterable[str]) -> SparseRows:
+        x = self._raw(texts)
+        if not x.rows.size:
+            return x
+        norms = np.sqrt(np.bincount(x.rows, weights=x.vals * x.vals, minlength=x.n_rows)).astype(np.float32)
+        pivot = self.config.pivot
+        if pivot != 1.0:
+            norms = ((1.0 - pivot) * self.config.pivot_norm + pivot * norms).astype(np.float32)
+        vals: FloatArray = (x.vals / norms[x.rows]).astype(np.float32)
+        return SparseRows(x.n_rows, x.rows, x.cols, vals)
 
 
 def linear_scores(x: SparseRows, weights: FloatArray, bias: FloatArray) -> FloatArray:
@@ -319,7 +408,8 @@ class ClauseModel:
         digest = hashlib.sha256(meta_bytes + npz_bytes).hexdigest()[:16]
         with np.load(npz_path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
-        featurizer = Featurizer(meta["vocabulary"], arrays.pop("idf"))
+        config = FeatureConfig.from_json(meta.get("features"))
+        featurizer = Featurizer(meta["vocabulary"], arrays.pop("idf"), config)
         return cls(meta["categories"], featurizer, arrays, meta.get("metadata", {}), digest)
 
     def save(self, path: str | Path) -> None:
@@ -344,6 +434,7 @@ class ClauseModel:
         meta = {
             "categories": self.categories,
             "vocabulary": self.featurizer.vocabulary,
+            "features": self.featurizer.config.to_json(),
             "metadata": self.metadata,
         }
         stem.with_suffix(".json").write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")
