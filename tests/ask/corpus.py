@@ -1,5 +1,8 @@
 """Small synthetic documents for retrieval and answer tests (written for these tests)."""
 
+# The governing-law sentence of SUPPLY, as a verified quote should show it.
+DELAWARE = "governed by and construed in accordance with the laws of the State of Delaware"
+
 SUPPLY = """SUPPLY AGREEMENT
 
 This Supply Agreement is made on March 3, 2021 between Northwind Components LLC ("Supplier") and

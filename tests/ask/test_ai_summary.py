@@ -11,18 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.ai.conftest import OFFLINE, openai_provider
-from tests.ask.corpus import SUPPLY
+from tests.ask.corpus import DELAWARE, SUPPLY
 from tests.conftest import authorize, make_settings, upload
 from tests.fixtures.fake_llm import FakeLLM, Reply, Status
 
 WaitReady = Callable[..., list[dict[str, Any]]]
-DELAWARE = "governed by and construed in accordance with the laws of the State of Delaware"
-
-
-@pytest.fixture
-def cloud() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        yield server
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -182,12 +182,6 @@ def tokens(text: str) -> list[str]:
     return [("#" * min(len(t), 4)) if t[0].isdigit() else t for t in out]
 
 
-def ngrams(text: str) -> list[str]:
-    """Unigrams and bigrams (``"a b"``) of :func:`tokens`."""
-    toks = tokens(text)
-    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
-
-
 NEGATIONS = frozenset({"no", "not", "nothing", "none", "neither", "nor", "never", "without"})
 
 
@@ -208,26 +202,18 @@ class FeatureConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> FeatureConfig:
-        if not data:
-            return cls()
-        return cls(
-            stem_len=int(data.get("stem_len", 0)),
-            negation_window=int(data.get("negation_window", 0)),
-            pivot=float(data.get("pivot", 1.0)),
-            pivot_norm=float(data.get("pivot_norm", 1.0)),
-        )
+        """Missing keys (and a missing configuration: artifacts older than it) take the plain defaults."""
+        plain = cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: type(getattr(plain, k))(v) for k, v in (data or {}).items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "stem_len": self.stem_len,
-            "negation_window": self.negation_window,
-            "pivot": self.pivot,
-            "pivot_norm": self.pivot_norm,
-        }
+        return asdict(self)
 
 
 def features(text: str, config: FeatureConfig) -> list[str]:
-    """Feature strings of ``text``: :func:`ngrams`, plus stems and negated words per ``config``."""
+    """Feature strings of ``text``: unigrams and bigrams (``"a b"``) of :func:`tokens`, plus stems
+    and negated words per ``config``."""
     toks = tokens(text)
     out = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
     if config.stem_len:
@@ -244,8 +230,7 @@ def features(text: str, config: FeatureConfig) -> list[str]:
     return out
 
 
-# The configuration new models are trained with (``scripts/train_clauses.py``); ``pivot_norm``
-# is set from the training passages.
+# The configuration new models are trained with (``scripts/train_clauses.py``).
 DEFAULT_FEATURES = FeatureConfig(stem_len=6, negation_window=4)
 
 
@@ -260,7 +245,8 @@ class SparseRows:
 
 
 class Featurizer:
-    """TF-IDF over a fixed vocabulary of :func:`features` (sub-linear TF, pivoted length norm)."""
+    """TF-IDF over a fixed vocabulary of :func:`features` (sub-linear TF; L2 norm, optionally
+    pivoted per ``config``)."""
 
     def __init__(
         self, vocabulary: Sequence[str], idf: npt.ArrayLike, config: FeatureConfig | None = None
@@ -269,9 +255,6 @@ class Featurizer:
         self.index = {term: i for i, term in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float32)
         self.config = config or FeatureConfig()
-
-    def grams(self, text: str) -> list[str]:
-        return features(text, self.config)
 
     def raw_norms(self, texts: Iterable[str]) -> FloatArray:
         """L2 norm of each text's TF-IDF row before normalization (to set ``pivot_norm``)."""
