@@ -3,6 +3,7 @@ contract text, odd input, and the clause scorers on tiny hand-made inputs."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import sys
@@ -243,6 +244,18 @@ def test_training_sets_the_pivot_from_the_training_passages(monkeypatch: pytest.
     plain = module.build_featurizer(passages, 100, min_df=1, config=FeatureConfig())
     assert plain.config == FeatureConfig()
     assert "alpha beta" in plain.vocabulary and not any(t[0] in "~!" for t in plain.vocabulary)
+    # --pivot reaches the passage model's featurizer (the default keeps plain L2 normalization)
+    text = "the insurer shall maintain insurance. alpha beta gamma. alpha beta delta. beta gamma alpha."
+    cuts = [(0, 37), (38, 55), (56, 73), (74, len(text))]
+    labels = np.array([[True], [False], [False], [False]])
+    contract = module.Contract("c.txt", text, cuts, labels, np.array([True]), [])
+    args = argparse.Namespace(
+        plain_features=False, pivot=0.5, span_weight=0.0, max_features=100, C=1.0, pos_power=0.5, jobs=1
+    )
+    fitted = module.fit_linear(["Insurance"], [contract, contract, contract], [], args)
+    assert fitted.featurizer.config.pivot == 0.5 and fitted.featurizer.config.pivot_norm > 0
+    args.pivot = module.DEFAULT_FEATURES.pivot
+    assert module.fit_linear(["Insurance"], [contract] * 3, [], args).featurizer.config == DEFAULT_FEATURES
 
 
 def test_shipped_model_records_its_features(model: ClauseModel) -> None:
