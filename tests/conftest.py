@@ -33,6 +33,13 @@ def _worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def _checkout_tag() -> str:
+    """Short tag of this checkout, so two checkouts testing at once never share a database."""
+    import hashlib
+
+    return hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating every time)."""
@@ -48,7 +55,7 @@ def postgres_url() -> Iterator[str]:
     if not PG_ADMIN_URL:
         pytest.skip("LEGALAI_TEST_POSTGRES_URL is not set; PostgreSQL variants skipped")
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"legalai_test_{_worker_id()}"
+    name = f"legalai_test_{_checkout_tag()}_{_worker_id()}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
