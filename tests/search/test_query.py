@@ -35,3 +35,36 @@ def test_highlights_match_stems_phrases_and_prefixes() -> None:
     spans = highlight_spans(text, parse('terminate indemn* "for convenience"'))
     found = [text[s:e] for s, e in spans]
     assert found == ["terminated", "Termination", "for convenience", "indemnification", "INDEMNITY"]
+
+
+def test_stemming_from_many_threads_at_once_gives_the_single_threaded_stems() -> None:
+    """Requests stem in parallel threads; a shared Snowball stemmer corrupted words (IndexError)."""
+    import threading
+
+    import snowballstemmer
+
+    from legalai.search import query
+
+    bases = ("indemnif", "terminat", "licens", "assign", "warrant")
+    suffixes = ("ication", "ies", "ing", "ed", "ation", "ors", "ability", "ement")
+    words = [f"{b}{s}{n}x" for n in range(300) for b in bases for s in suffixes]
+    reference = snowballstemmer.stemmer("english")
+    expected = {w: reference.stemWord(w) for w in words}
+    query.stem.cache_clear()  # distinct words and an empty cache: every call really stems
+    problems: list[str] = []
+
+    def work(offset: int) -> None:
+        try:
+            for w in words[offset:] + words[:offset]:
+                if (got := query.stem(w)) != expected[w]:
+                    problems.append(f"{w}: {got} != {expected[w]}")
+        except Exception as exc:
+            problems.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i * 997,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == []
+    assert query.stem("Terminating") == "termin"

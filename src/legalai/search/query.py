@@ -12,6 +12,7 @@ Only word characters reach the engines: user input can never inject operators.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,7 +22,9 @@ from legalai.kit.errors import InvalidInput
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps the word being stemmed in its own fields: one instance per thread, or
+# two requests stemming at once corrupt each other's words (IndexError, wrong stems).
+_STEMMERS = threading.local()
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 
@@ -88,9 +91,16 @@ def _term(m: re.Match[str]) -> Term | None:
     return Term(words, prefix=prefix, negated=negated)
 
 
+def _stemmer() -> snowballstemmer.Stemmer:
+    stemmer: snowballstemmer.Stemmer | None = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word.lower()))
+    return str(_stemmer().stemWord(word.lower()))
 
 
 # ---- engines --------------------------------------------------------------------------------------
