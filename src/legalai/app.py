@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,9 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legalai.accounts.service import create_setup_token, has_any_user
+from legalai.kit.admission import AdmissionControl
 from legalai.kit.db import transaction
 from legalai.kit.errors import DomainError
 from legalai.kit.schemas import PROBLEM_RESPONSES
+from legalai.kit.unavailable import DEPENDENCY_ERRORS, Unavailable, classify_unavailable
 from legalai.observability import metrics
 from legalai.observability.logging import bind_contextvars, clear_contextvars, configure_logging, get_logger
 from legalai.runtime import Runtime, build_runtime
@@ -150,15 +153,54 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "The stored original does not match its checksum and was not served.",
                 request,
             )
-        log.error("storage.unavailable", error=str(exc))
-        return problem(
-            503, "Storage unavailable", "Document storage cannot be reached; try again shortly.", request
-        )
+        return unavailable_response(request, Unavailable("storage", "unreachable", 5), exc)
+
+    async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+        found = classify_unavailable(exc)
+        if found is None:
+            log.exception("request.unhandled_error", error=type(exc).__name__)
+            return problem(
+                500, "Internal error", "An unexpected error occurred; it has been logged.", request
+            )
+        return unavailable_response(request, found, exc)
+
+    for error_class in DEPENDENCY_ERRORS:
+        app.add_exception_handler(error_class, _dependency)  # type: ignore[arg-type]
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        found = classify_unavailable(exc)
+        if found is not None:
+            return unavailable_response(request, found, exc)
         log.exception("request.unhandled_error", error=type(exc).__name__)
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.", request)
+
+
+_UNAVAILABLE_TEXT = {
+    ("database", "busy"): "The database is busy; try again shortly.",
+    ("database", "unreachable"): "The database cannot be reached; try again shortly.",
+    ("storage", "unreachable"): "Document storage cannot be reached; try again shortly.",
+    ("redis", "unreachable"): "The queue and cache server (Redis) cannot be reached; try again shortly.",
+}
+
+
+def unavailable_response(request: Request, found: Unavailable, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After for a dependency that is down or saturated: the client may retry, the
+    operator sees which dependency (log, metric, and /ready)."""
+    metrics.DEPENDENCY_UNAVAILABLE.labels(found.dependency, found.reason).inc()
+    log.warning(
+        "request.dependency_unavailable",
+        dependency=found.dependency,
+        reason=found.reason,
+        error=f"{type(exc).__name__}: {exc}"[:300],
+    )
+    title = "Service busy" if found.reason == "busy" else "Service unavailable"
+    detail = _UNAVAILABLE_TEXT.get((found.dependency, found.reason), "A dependency is unavailable.")
+    response = problem(
+        503, title, detail, request, dependency=found.dependency, retry_after=found.retry_after
+    )
+    response.headers["Retry-After"] = str(found.retry_after)
+    return response
 
 
 def _install_request_middleware(app: FastAPI) -> None:
@@ -298,7 +340,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
+        # Sync endpoints and dependencies run in AnyIO's thread pool: never fewer threads than
+        # admitted requests (plus a margin for the dependencies of one request), or admitted
+        # requests would queue again, unbounded, for a thread.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.effective_max_concurrent_requests + 8)
         announce_first_run(rt)
+        rt.usage.start()
         if settings.effective_worker_mode == "inprocess":
             rt.queue.start_worker()
             # Single process: nothing else can be holding a lease, so every unfinished job is ours.
@@ -329,7 +377,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_request_bytes, max_other_bytes=settings.max_json_bytes
     )
-    # Outermost: 413 rejections and CORS preflights get the headers too.
+    # Load shedding before anything reads the body or takes a thread or a connection.
+    app.add_middleware(
+        AdmissionControl,
+        limit=settings.effective_max_concurrent_requests,
+        queue_seconds=settings.request_queue_seconds,
+    )
+    # Outermost: 413 and 503 refusals and CORS preflights get the headers too.
     app.add_middleware(SecurityHeaders, hsts=settings.environment is Environment.production)
     app.state.rate_limiter = RateLimiter(
         RateLimitConfig.build(

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.principal import Principal
+from legalai.accounts.usage import UsageRecorder
 from legalai.ai.gateway import AIGateway, build_gateway
 from legalai.analysis.service import AnalysisService
 from legalai.ask.service import AskService
@@ -35,6 +36,7 @@ class Runtime:
     scratch: Path
     analysis: AnalysisService
     retrieval: RetrievalService
+    usage: UsageRecorder = field(init=False)
     queue: JobQueue = field(init=False)
     ai: AIGateway = field(init=False)
     _ask: AskService | None = field(init=False, default=None)
@@ -76,6 +78,7 @@ class Runtime:
         return self._ask
 
     def close(self) -> None:
+        self.usage.stop()
         self.queue.stop()
         self.ai.close()
         self.engine.dispose()
@@ -85,7 +88,7 @@ def build_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     scratch = (settings.data_dir / "tmp").resolve()
     scratch.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    engine = make_engine(settings.resolved_database_url, limits=settings.database_limits())
     sandbox = Sandbox(
         timeout_seconds=settings.extraction_timeout_seconds,
         cpu_seconds=settings.extraction_cpu_seconds,
@@ -106,6 +109,7 @@ def build_runtime(settings: Settings) -> Runtime:
         analysis=AnalysisService(settings.analysis_max_chars, enabled=settings.analysis_enabled),
         retrieval=RetrievalService.from_settings(settings),
     )
+    runtime.usage = UsageRecorder(runtime.sessions)
     runtime.queue = JobQueue(settings, runtime)
     runtime.ai = build_gateway(
         settings,

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from legalai.kit.db import DatabaseLimits
+
 DEFAULT_SECRET = "change-me-insecure-default"  # noqa: S105 - the marker production refuses
 
 
@@ -98,14 +100,30 @@ class Settings(BaseSettings):
     environment: Environment = Environment.local
     data_dir: Path = Path("var")
     database_url: str = ""
-    # Use pool settings suitable for many API replicas on PostgreSQL.
-    database_pool_size: int = 10
+    # Connections per process (pool + overflow): with several API replicas and workers on
+    # PostgreSQL, replicas x (pool + overflow) must stay under the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    # Bounded waits: a request never waits longer than these for the database (then 503).
+    database_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    database_statement_timeout_ms: int = Field(default=30_000, ge=0)  # PostgreSQL; 0 = none
+    database_lock_timeout_ms: int = Field(default=5_000, ge=0)  # PostgreSQL
+    database_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)  # PostgreSQL
+    database_connect_timeout_seconds: int = Field(default=5, ge=1)
+    database_busy_timeout_ms: int = Field(default=5_000, ge=0)  # SQLite: wait for the write lock
 
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Load shedding: requests handled at once per API process; more wait at most
+    # request_queue_seconds for a slot, then get 503 with Retry-After (never a long hang).
+    # Unset: derived from the database pool (a request holds at most one connection).
+    max_concurrent_requests: int | None = Field(default=None, ge=1)
+    request_queue_seconds: float = Field(default=2.0, ge=0)
+    # Seconds a stopping API process keeps serving requests already in flight.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     # Number of API processes. More than one requires Redis (shared queue, shared state).
     api_processes: int = 1
 
@@ -253,6 +271,28 @@ class Settings(BaseSettings):
         return value
 
     # ---- derived values -------------------------------------------------------------------------
+
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(
+            pool_size=self.database_pool_size,
+            max_overflow=self.database_max_overflow,
+            pool_timeout=self.database_pool_timeout_seconds,
+            statement_timeout_ms=self.database_statement_timeout_ms,
+            lock_timeout_ms=self.database_lock_timeout_ms,
+            idle_in_transaction_timeout_ms=self.database_idle_in_transaction_timeout_ms,
+            connect_timeout_seconds=self.database_connect_timeout_seconds,
+            busy_timeout_ms=self.database_busy_timeout_ms,
+        )
+
+    @property
+    def effective_max_concurrent_requests(self) -> int:
+        """Requests in flight per process: what the pool can serve while leaving connections for
+        the in-process worker threads, the audit chainer and the sweeper."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        connections = self.database_pool_size + self.database_max_overflow
+        reserved = (self.worker_threads if self.effective_worker_mode == "inprocess" else 0) + 2
+        return max(2, connections - reserved)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -209,10 +209,19 @@ def change_role(
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])
-def list_keys(session: DbSession, principal: PrincipalDep, all_users: bool = False) -> list[ApiKeyOut]:
-    return [
-        ApiKeyOut.model_validate(k) for k in service.list_api_keys(session, principal, all_users=all_users)
-    ]
+def list_keys(
+    session: DbSession, principal: PrincipalDep, runtime: RuntimeDep, all_users: bool = False
+) -> list[ApiKeyOut]:
+    keys = service.list_api_keys(session, principal, all_users=all_users)
+    # Uses are written in batches; show this process's latest ones now (other replicas' within
+    # the recorder's interval).
+    pending = runtime.usage.pending_keys()
+    out = [ApiKeyOut.model_validate(k) for k in keys]
+    for item in out:
+        seen = pending.get(item.id)
+        if seen is not None and (item.last_used_at is None or seen > item.last_used_at):
+            item.last_used_at = seen
+    return out
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

@@ -6,6 +6,7 @@ Services flush, never commit. Every function that reads on behalf of someone tak
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -272,7 +273,13 @@ def create_api_key(
     return key, generated.full
 
 
-def authenticate_api_key(session: Session, presented: str) -> Principal:
+Touch = Callable[[str, datetime], None]
+
+
+def authenticate_api_key(session: Session, presented: str, *, touch: Touch | None = None) -> Principal:
+    """The principal of a valid key. ``touch(key_id, now)`` notes the use (batched by
+    :class:`accounts.usage.UsageRecorder`, so a request never writes); without it the key row
+    is updated in this transaction, at most once a minute."""
     parts = split_api_key(presented.strip())
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[0])) if parts else None
     if key is None or parts is None or not same_secret(key.secret_hash, parts[1]):
@@ -287,7 +294,10 @@ def authenticate_api_key(session: Session, presented: str) -> Principal:
         raise Unauthenticated("Invalid API key")
     last = _aware(key.last_used_at)
     if last is None or now - last > timedelta(minutes=1):
-        key.last_used_at = now  # at most one write a minute per key
+        if touch is not None:
+            touch(key.id, now)
+        else:
+            key.last_used_at = now  # at most one write a minute per key
     return principal_for(
         session, user, key.organization_id, kind="api_key", scopes=frozenset(key.scopes), api_key_id=key.id
     )
@@ -398,7 +408,9 @@ def create_web_session(
     return ws, token
 
 
-def resolve_web_session(session: Session, token: str, *, idle: timedelta) -> tuple[Principal, WebSession]:
+def resolve_web_session(
+    session: Session, token: str, *, idle: timedelta, touch: Touch | None = None
+) -> tuple[Principal, WebSession]:
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
     now = utcnow()
     if ws is None or ws.revoked_at is not None:
@@ -411,7 +423,10 @@ def resolve_web_session(session: Session, token: str, *, idle: timedelta) -> tup
     if user is None:
         raise Unauthenticated("Please sign in")
     if now - _aware(ws.last_seen_at) > timedelta(seconds=30):  # type: ignore[operator]
-        ws.last_seen_at = now
+        if touch is not None:
+            touch(ws.id, now)
+        else:
+            ws.last_seen_at = now
     return principal_for(session, user, ws.organization_id, session_id=ws.id), ws
 
 

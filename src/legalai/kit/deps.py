@@ -52,13 +52,15 @@ def authenticate(request: Request, session: Session) -> Principal:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Send an API key as `Authorization: Bearer <key>`")
-        principal = authenticate_api_key(session, value)
+        principal = authenticate_api_key(session, value, touch=runtime.usage.touch_key)
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer <key>`")
         idle = timedelta(minutes=runtime.settings.session_idle_minutes)
-        principal, web_session = resolve_web_session(session, token, idle=idle)
+        principal, web_session = resolve_web_session(
+            session, token, idle=idle, touch=runtime.usage.touch_session
+        )
         request.state.web_session = web_session
     request.state.principal = principal
     return principal

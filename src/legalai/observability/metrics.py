@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -17,6 +17,20 @@ REQUEST_LATENCY = Histogram(
     ["method", "route", "status"],
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+REQUESTS_IN_FLIGHT = Gauge(
+    "legalai_http_requests_in_flight", "Requests admitted and not yet answered", registry=REGISTRY
+)
+REQUESTS_SHED = Counter(
+    "legalai_http_requests_shed_total",
+    "Requests refused with 503 because the process was at its concurrency limit",
+    registry=REGISTRY,
+)
+DEPENDENCY_UNAVAILABLE = Counter(
+    "legalai_dependency_unavailable_total",
+    "Requests answered 503 because a dependency was down or saturated",
+    ["dependency", "reason"],
+    registry=REGISTRY,
 )
 PAGES_PROCESSED = Counter(
     "legalai_pages_processed_total", "Pages extracted and indexed", ["ocr"], registry=REGISTRY
