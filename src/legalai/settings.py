@@ -213,14 +213,16 @@ class Settings(BaseSettings):
 
     # Rate limits in `limits` notation ("10/minute"); counted in Redis when LEGALAI_REDIS_URL is set.
     rate_limit_enabled: bool = True
+    # Failed sign-ins per address (successful ones cost the address nothing); every attempt per account.
     rate_limit_login_per_ip: str = "10/minute"
     rate_limit_login_per_user: str = "5/minute"
     rate_limit_upload: str = "60/minute"
     rate_limit_search: str = "120/minute"
     rate_limit_ai: str = "30/minute"
     rate_limit_default: str = "600/minute"
-    # Per-address limit = per-user limit x this, so an office behind one NAT address is not throttled.
-    rate_limit_shared_ip_factor: int = Field(default=5, ge=1)
+    # Per-address limit = per-person limit x this: 100 people behind one NAT address, each using half
+    # their own budget at the same moment, are not throttled; the per-person limits are the control.
+    rate_limit_shared_ip_factor: int = Field(default=50, ge=1)
     # Per-organization quotas; 0 = unlimited.
     quota_storage_bytes: int = 0
     quota_documents_per_day: int = 0

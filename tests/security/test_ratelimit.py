@@ -6,6 +6,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -13,6 +14,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from limits import parse
 
 from legalai.accounts.principal import Principal
 from legalai.security.ratelimit import (
@@ -289,3 +291,60 @@ def test_limiting_resumes_when_redis_comes_back(redis_url: str, namespace: str) 
         "ratelimit.storage_recovered"
     ]
     limited(limiter, "ai", user="u")
+
+
+# ---- offices behind one address --------------------------------------------------------------------
+
+
+def test_peek_refuses_without_counting_and_count_spends_without_refusing() -> None:
+    limiter = RateLimiter(SMALL)  # login: 3/minute per address
+    for _ in range(10):
+        limiter.peek("login", ip="192.0.2.50")  # checking costs nothing
+    for _ in range(5):
+        limiter.count("login", ip="192.0.2.50")  # spending never raises, even when over
+    with pytest.raises(RateLimited) as caught:
+        limiter.peek("login", ip="192.0.2.50")
+    assert caught.value.extra["limited_by"] == "ip"
+    limiter.peek("login", ip="192.0.2.51")
+
+
+def test_an_office_signing_in_behind_one_address_is_not_throttled_but_failures_are(
+    tmp_path: Any, database_url: str
+) -> None:
+    """Sign-in counts every attempt per account and only failed ones per address."""
+    from legalai.app import create_app
+    from tests.conftest import create_identity, make_settings
+
+    settings = make_settings(
+        tmp_path, database_url, rate_limit_login_per_ip="5/minute", rate_limit_login_per_user="5/minute"
+    )
+    with TestClient(create_app(settings)) as client:
+        people = [
+            create_identity(client, email=f"person{n}@firm.example", role="attorney") for n in range(12)
+        ]
+        for person in people:  # 12 colleagues from one address: more than 5 per minute
+            signed_in = client.post(
+                "/api/v1/auth/login", json={"email": person.email, "password": person.password}
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            client.cookies.clear()
+        for n in range(5):  # wrong passwords on five different accounts: the address's budget
+            wrong = client.post(
+                "/api/v1/auth/login", json={"email": people[n].email, "password": "not the password"}
+            )
+            assert wrong.status_code == 401
+        refused = client.post(
+            "/api/v1/auth/login", json={"email": people[6].email, "password": people[6].password}
+        )
+        assert refused.status_code == 429
+        assert refused.json()["limited_by"] == "ip"
+        assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_the_default_per_address_limit_fits_an_office_of_a_hundred() -> None:
+    config = RateLimitConfig.build()
+    limiter = RateLimiter(config)
+    for person in range(100):  # 100 people, each searching at half their personal limit (60/min)
+        for _ in range(60):
+            limiter.check("search", ip="198.51.100.7", user_id=f"person-{person}", api_key_id=None)
+    assert parse(config.groups["search"].per_ip or "").amount == 120 * 50

@@ -51,13 +51,18 @@ def sign_in(
 ) -> tuple[str, str, User]:
     """Check the password and open a web session; returns (cookie token, csrf token, user)."""
     settings = runtime.settings
-    limiter_of(request).check("login", ip=client_ip(request), user_id=email.strip().lower(), api_key_id=None)
+    limiter = limiter_of(request)
+    # Every attempt counts against the account; only failed ones against the address, so an
+    # office signing in behind one address is never throttled by its colleagues' sign-ins.
+    limiter.check("login", ip="", user_id=email.strip().lower(), api_key_id=None)
+    limiter.peek("login", ip=client_ip(request))
     policy = service.LoginPolicy(
         settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)
     )
     try:
         user = service.check_password(session, email, password, policy)
     except Unauthenticated:
+        limiter.count("login", ip=client_ip(request))
         record_login_failure(request, session, email, {"method": "password"})
         # The failure count, lockout and audit event must outlive the error response's rollback.
         session.commit()

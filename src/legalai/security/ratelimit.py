@@ -66,7 +66,8 @@ class GroupLimits:
     per_api_key: str | None = None
 
 
-DEFAULT_SHARED_IP_FACTOR = 5
+# 100 people behind one address, each using half of their own budget at the same moment, pass.
+DEFAULT_SHARED_IP_FACTOR = 50
 
 
 def _default_groups() -> dict[str, GroupLimits]:
@@ -91,9 +92,10 @@ class RateLimitConfig:
         shared_ip_factor: int = DEFAULT_SHARED_IP_FACTOR,
         enabled: bool = True,
     ) -> RateLimitConfig:
-        """The usual shape: login limited per address and per account (the submitted e-mail); other
-        groups per user and per API key, and per address at ``shared_ip_factor`` times that, so an
-        office behind one NAT address is not throttled by a few busy colleagues."""
+        """The usual shape: sign-in limited per account (every attempt on the submitted e-mail) and
+        per address (failed attempts only, see :meth:`RateLimiter.peek`); other groups per person
+        and per API key, and per address at ``shared_ip_factor`` times that, so an office behind one
+        NAT address is not throttled by the per-address limit while each person stays within theirs."""
         if shared_ip_factor < 1:
             raise ValueError("shared_ip_factor must be at least 1")
 
@@ -169,10 +171,24 @@ class RateLimiter:
         """Count one request of ``group``, or raise :class:`RateLimited` if any dimension is over.
 
         For "login", pass the normalized e-mail that was submitted as ``user_id``."""
+        self._apply(group, {"ip": ip, "user": user_id, "api_key": api_key_id}, test=True, hit=True)
+
+    def peek(self, group: str, *, ip: str = "", user_id: str | None = None) -> None:
+        """Raise :class:`RateLimited` if a dimension is already over, without counting anything.
+
+        With :meth:`count`, this limits only what fails: sign-in checks the address's budget of
+        *failed* attempts before trying the password and spends it only when the password was wrong,
+        so a hundred colleagues signing in behind one address cost that address nothing."""
+        self._apply(group, {"ip": ip, "user": user_id, "api_key": None}, test=True, hit=False)
+
+    def count(self, group: str, *, ip: str = "", user_id: str | None = None) -> None:
+        """Spend one unit of each given dimension's budget (never raises for being over)."""
+        self._apply(group, {"ip": ip, "user": user_id, "api_key": None}, test=False, hit=True)
+
+    def _apply(self, group: str, values: dict[Dimension, str | None], *, test: bool, hit: bool) -> None:
         limits = self.limits_for(group)
         if not self.enabled:
             return
-        values: dict[Dimension, str | None] = {"ip": ip, "user": user_id, "api_key": api_key_id}
         applicable: list[_Counted] = [
             (dim, item, _identifiers(group, dim, value))
             for dim, item in limits.items()
@@ -181,11 +197,14 @@ class RateLimiter:
         if not applicable or self._unavailable():
             return
         try:
-            over = [(dim, item, ids) for dim, item, ids in applicable if not self._strategy.test(item, *ids)]
-            if not over:
-                over = [
-                    (dim, item, ids) for dim, item, ids in applicable if not self._strategy.hit(item, *ids)
-                ]
+            over = (
+                [(dim, item, ids) for dim, item, ids in applicable if not self._strategy.test(item, *ids)]
+                if test
+                else []
+            )
+            if not over and hit:
+                counted = [(d, i, ids) for d, i, ids in applicable if not self._strategy.hit(i, *ids)]
+                over = counted if test else []
             refusal = self._refusal(group, over) if over else None
         except StorageError as exc:
             self._mark_unavailable(exc)
