@@ -37,3 +37,62 @@ def test_unknown_legal_citations_are_flagged() -> None:
     text = "See Roe v. Wade, 410 U.S. 113 (1973) and Smith v. Jones, 123 F.3d 456 (9th Cir. 1999)."
     flagged = unknown_legal_citations(text, known)
     assert flagged == ["123 F.3d 456"]
+
+
+def _per_character_reference(text: str) -> tuple[str, list[int]]:
+    """The original per-character normalization, kept as the reference the fast one must equal."""
+    fold = str.maketrans(
+        {
+            "\u2018": "'",
+            "\u2019": "'",
+            "\u201c": '"',
+            "\u201d": '"',
+            "\u2013": "-",
+            "\u2014": "-",
+            "\u00a0": " ",
+        }
+    )
+    out: list[str] = []
+    where: list[int] = []
+    pending_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            pending_space = bool(out)
+            continue
+        if pending_space:
+            out.append(" ")
+            where.append(i - 1)
+            pending_space = False
+        out.append(ch.translate(fold))
+        where.append(i)
+    return "".join(out), where
+
+
+def test_word_level_normalization_equals_the_per_character_reference() -> None:
+    import random
+
+    from legalai.ask.verify import _Normalized
+
+    rng = random.Random(7)
+    alphabet = [
+        "a",
+        "b",
+        "Z",
+        "1",
+        ".",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\u00a0",
+        "\u2019",
+        "\u201c",
+        "\u2014",
+        "\u2003",
+    ]
+    for _ in range(400):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        norm = _Normalized(text)
+        expected_text, expected_where = _per_character_reference(text)
+        assert norm.text == expected_text, repr(text)
+        assert [norm.source(i) for i in range(len(norm.text))] == expected_where, repr(text)

@@ -11,8 +11,10 @@ extracted from the matter's documents and flagged when none matches.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,22 +30,52 @@ _FOLD = str.maketrans(
 )
 
 
-def _normalized(text: str) -> tuple[str, list[int]]:
-    """Whitespace-collapsed, quote-folded text and, per output character, its source offset."""
-    out: list[str] = []
-    where: list[int] = []
-    pending_space = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            pending_space = bool(out)
-            continue
-        if pending_space:
-            out.append(" ")
-            where.append(i - 1)
-            pending_space = False
-        out.append(ch.translate(_FOLD))
-        where.append(i)
-    return "".join(out), where
+_NON_SPACE = re.compile(r"\S+")
+
+
+class _Normalized:
+    """Whitespace-collapsed, quote-folded text, and the source offset of each of its characters.
+
+    Built per word, not per character (pages run to 100,000 characters and every statement of an
+    answer is checked against one): ``starts`` holds where each word begins in the output and
+    ``sources`` where it begins in the source. A collapsed space maps to the last whitespace
+    character of its run, a word character to itself.
+    """
+
+    __slots__ = ("sources", "starts", "text")
+
+    def __init__(self, text: str) -> None:
+        folded = text.translate(_FOLD)  # one character for one: offsets are unchanged
+        words: list[str] = []
+        starts: list[int] = []
+        sources: list[int] = []
+        length = 0
+        for match in _NON_SPACE.finditer(folded):
+            if words:
+                length += 1  # the single space standing for the whitespace run before this word
+            words.append(match.group())
+            starts.append(length)
+            sources.append(match.start())
+            length += match.end() - match.start()
+        self.text = " ".join(words)
+        self.starts = starts
+        self.sources = sources
+
+    def source(self, position: int) -> int:
+        """Source offset of output character ``position``."""
+        word = bisect_right(self.starts, position) - 1
+        if word < 0:
+            raise IndexError(position)
+        inside = position - self.starts[word]
+        if word + 1 < len(self.starts) and position == self.starts[word + 1] - 1:
+            return self.sources[word + 1] - 1  # the collapsed space before the next word
+        return self.sources[word] + inside
+
+
+@lru_cache(maxsize=64)
+def _normalized_page(text: str) -> _Normalized:
+    # Several statements of one answer, and the next questions, cite the same pages.
+    return _Normalized(text)
 
 
 # Placeholders the redactor puts where personal data was (legalai.ai.redaction): a model that saw
@@ -55,21 +87,22 @@ _PLACEHOLDER_SPAN = r".{1,120}?"
 def locate_quote(page_text: str, quote: str) -> tuple[int, int] | None:
     """Page offsets of ``quote`` in ``page_text`` (whitespace-normalized), or None. Redaction
     placeholders in the quote match the personal data they replaced; the literal rest must match."""
-    wanted, _ = _normalized(quote)
+    wanted = _Normalized(quote).text
     literal = _PLACEHOLDER.sub("", wanted)
     if len(literal.strip()) < MIN_QUOTE_CHARS:
         return None
-    haystack, where = _normalized(page_text)
+    page = _normalized_page(page_text)
+    haystack = page.text
     if literal == wanted:
         pos = haystack.find(wanted)
         if pos < 0:
             return None
-        return where[pos], where[pos + len(wanted) - 1] + 1
+        return page.source(pos), page.source(pos + len(wanted) - 1) + 1
     pattern = _PLACEHOLDER_SPAN.join(re.escape(part) for part in _PLACEHOLDER.split(wanted))
     found = re.search(pattern, haystack, re.DOTALL)
     if found is None or found.end() == found.start():
         return None
-    return where[found.start()], where[found.end() - 1] + 1
+    return page.source(found.start()), page.source(found.end() - 1) + 1
 
 
 @dataclass

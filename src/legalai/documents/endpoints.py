@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
 from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
-from legalai.documents.models import Document
+from legalai.documents.models import Document, DocumentVersion
 from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.documents.schemas import (
     DocumentList,
@@ -37,7 +37,10 @@ router = APIRouter(tags=["documents"])
 MAX_PAGE_NUMBER = 10_000_000  # beyond any document; larger numbers would overflow the database integer
 
 
-def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
+def document_out(
+    repo: DocumentRepository, doc: Document, current: DocumentVersion | None = None
+) -> DocumentOut:
+    """The API form of a document; ``current`` is its current version when the caller has it."""
     out = DocumentOut(
         id=doc.id,
         matter_id=doc.matter_id,
@@ -50,7 +53,7 @@ def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
         updated_at=doc.updated_at,
     )
     if doc.current_version_id:
-        v = repo.version(doc.current_version_id)
+        v = current if current is not None else repo.version(doc.current_version_id)
         out.failure_reason = v.failure_reason
         out.page_count = v.page_count
         out.version = v.number
@@ -193,7 +196,9 @@ def list_documents(
         status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to
     )
     rows, total = repo.list_in_matter(matter_id, flt, offset=offset, limit=limit)
-    return DocumentList(items=[document_out(repo, d) for d in rows], total=total, offset=offset, limit=limit)
+    current = repo.current_versions(rows)
+    items = [document_out(repo, d, current.get(d.current_version_id or "")) for d in rows]
+    return DocumentList(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)

@@ -165,6 +165,14 @@ class DocumentRepository:
             raise NotFound(f"No document version with id {version_id!r}")
         return version
 
+    def current_versions(self, docs: Sequence[Document]) -> dict[str, DocumentVersion]:
+        """The current version of each document, by version id, in one query (lists, not N+1)."""
+        ids = [d.current_version_id for d in docs if d.current_version_id]
+        if not ids:
+            return {}
+        rows = self.session.scalars(self._versions().where(DocumentVersion.id.in_(ids))).all()
+        return {v.id: v for v in rows}
+
     def versions(self, document_id: str) -> Sequence[DocumentVersion]:
         return self.session.scalars(
             self._versions()

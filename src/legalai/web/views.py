@@ -186,7 +186,8 @@ def _table(session: Session, principal: Principal, matter_id: str, offset: int) 
     repo = DocumentRepository(session, principal)
     offset = min(max(0, offset), MAX_OFFSET)
     rows, total = repo.list_in_matter(matter_id, offset=offset, limit=TABLE_PAGE)
-    items = [document_out(repo, d) for d in rows]
+    current = repo.current_versions(rows)
+    items = [document_out(repo, d, current.get(d.current_version_id or "")) for d in rows]
     return p.DocumentTable(matter_id, items, total, offset, TABLE_PAGE, repo.counts_by_status(matter_id))
 
 
