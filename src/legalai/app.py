@@ -299,6 +299,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
         announce_first_run(rt)
+        own_chainer = rt.start_audit_chainer()
         if settings.effective_worker_mode == "inprocess":
             rt.queue.start_worker()
             # Single process: nothing else can be holding a lease, so every unfinished job is ours.
@@ -311,6 +312,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.state.rate_limiter.close()
             if runtime is None:
                 rt.close()
+            elif own_chainer:  # a runtime owned by the caller: stop only what this app started
+                rt.stop_audit_chainer()
 
     app = FastAPI(
         title="LegalAI",
