@@ -262,3 +262,64 @@ def test_the_api_chains_in_the_background_and_on_shutdown(tmp_path: Path, databa
         report = verify_chain(session)
     assert report.intact and report.pending_count == 0
     assert report.chains[0].events_checked >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("redis-worker")
+def test_the_worker_process_chains_and_stops_promptly(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    make_org: Factory,
+    principal_for: Factory,
+) -> None:
+    """`legalai worker` runs a chainer too, and SIGTERM stops it at once after a last round."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.conftest import REDIS_URL
+    from tests.documents.test_redis_worker import _env
+
+    if not REDIS_URL:
+        pytest.skip("LEGALAI_TEST_REDIS_URL is not set")
+    if not database_url.startswith("postgresql"):  # ~25 s of process start-up; the hook is the same
+        pytest.skip("separate worker processes run against PostgreSQL; the SQLite path is the same hook")
+    org = make_org("Worker Chained")
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        redis_url=REDIS_URL,
+        redis_namespace=f"legalai-test-{uuid.uuid4().hex[:8]}",
+        worker_mode="external",
+        audit_chain_interval_seconds=0.1,
+    )
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "legalai.cli", "worker", "--threads", "1"],
+        env={**_env(settings), "PYTHONUNBUFFERED": "1"},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with transaction(sessions) as session:
+            record(session, principal_for(org), "search", target_id="first")
+        deadline = time.monotonic() + 60
+        while _pending(sessions):
+            assert time.monotonic() < deadline, log.read_text()[-4000:]
+            assert proc.poll() is None, log.read_text()[-4000:]
+            time.sleep(0.1)
+        with transaction(sessions) as session:
+            record(session, principal_for(org), "search", target_id="second")
+        began = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(20) == 0, log.read_text()[-4000:]
+        assert time.monotonic() - began < 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert _pending(sessions) == 0
+    assert [(r.seq, r.target_id) for r in _rows(sessions)] == [(1, "first"), (2, "second")]
