@@ -226,11 +226,11 @@ def _insert_deferred(session: Session) -> None:
     nested = session.get_nested_transaction()
     if nested is not None and nested.parent is not root:
         return
-    if session.get_transaction() is not root:  # stale: that transaction ended without us seeing it
-        session.info.pop(_DEFERRED_KEY, None)
-        return
     session.info.pop(_DEFERRED_KEY, None)
-    session.add_all(events)
+    # Events of a transaction that has ended (normally dropped by _drop_deferred): had it
+    # committed, this hook would have added them then, so they were rolled back with it.
+    if session.get_transaction() is root:
+        session.add_all(events)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
