@@ -363,6 +363,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         limiter.total_tokens = max(limiter.total_tokens, settings.effective_max_concurrent_requests + 8)
         announce_first_run(rt)
         rt.usage.start()
+        own_chainer = rt.start_audit_chainer()
         if settings.effective_worker_mode == "inprocess":
             rt.queue.start_worker()
             # Single process: nothing else can be holding a lease, so every unfinished job is ours.
@@ -375,6 +376,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.state.rate_limiter.close()
             if runtime is None:
                 rt.close()
+            else:  # a runtime owned by the caller: stop only what this app started
+                rt.usage.stop()
+                if own_chainer:
+                    rt.stop_audit_chainer()
 
     app = FastAPI(
         title="LegalAI",

@@ -197,11 +197,25 @@ def admin_setup_link() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(organization: Annotated[str | None, typer.Option(help="Organization id")] = None) -> None:
-    """Recompute every organization's audit hash chain; exit 1 at the first broken link."""
+def audit_verify(
+    organization: Annotated[str | None, typer.Option(help="Organization id")] = None,
+    chain: Annotated[
+        bool, typer.Option(help="Link pending events into the chain first (--no-chain: only read)")
+    ] = True,
+) -> None:
+    """Recompute every organization's audit hash chain; exit 1 at the first broken link, 3 when
+    events waited too long to be chained (is the chainer running?)."""
     from legalai.audit.cli import verify_command
 
-    raise typer.Exit(verify_command(_settings().resolved_database_url, organization))
+    settings = _settings()
+    raise typer.Exit(
+        verify_command(
+            settings.resolved_database_url,
+            organization,
+            chain=chain,
+            stale_after_seconds=settings.audit_pending_alert_seconds,
+        )
+    )
 
 
 @eval_app.command("citations")
@@ -304,6 +318,7 @@ def worker(
 
     init_sentry(settings)
     runtime = build_runtime(settings)
+    runtime.start_audit_chainer()  # stopped (after a last round) by runtime.close()
     runtime.queue.start_worker(threads)
     runtime.queue.recover()
     runtime.queue.start_sweeper()

@@ -13,6 +13,7 @@ from legalai.accounts.usage import UsageRecorder
 from legalai.ai.gateway import AIGateway, build_gateway
 from legalai.analysis.service import AnalysisService
 from legalai.ask.service import AskService
+from legalai.audit.chainer import AuditChainer
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
 from legalai.documents.intake import ArchiveLimits
@@ -40,6 +41,7 @@ class Runtime:
     queue: JobQueue = field(init=False)
     ai: AIGateway = field(init=False)
     _ask: AskService | None = field(init=False, default=None)
+    audit_chainer: AuditChainer | None = field(init=False, default=None)
 
     @property
     def archive_limits(self) -> ArchiveLimits:
@@ -77,9 +79,28 @@ class Runtime:
             self._ask = AskService(self.retrieval, self.ai)
         return self._ask
 
+    def start_audit_chainer(self) -> bool:
+        """Link pending audit events in the background (every process that records them runs one).
+        Returns False if it was running already."""
+        if self.audit_chainer is not None:
+            return False
+        s = self.settings
+        self.audit_chainer = AuditChainer(
+            self.engine, interval_seconds=s.audit_chain_interval_seconds, batch_size=s.audit_chain_batch_size
+        )
+        self.audit_chainer.start()
+        return True
+
+    def stop_audit_chainer(self) -> None:
+        """Stop the chainer promptly, chaining what is pending one last time."""
+        chainer, self.audit_chainer = self.audit_chainer, None
+        if chainer is not None:
+            chainer.stop()
+
     def close(self) -> None:
         self.usage.stop()
         self.queue.stop()
+        self.stop_audit_chainer()  # after the worker threads, which may still record events
         self.ai.close()
         self.engine.dispose()
 

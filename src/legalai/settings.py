@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     # How often each worker re-enqueues versions the database says are unfinished (lost messages).
     sweep_interval_seconds: float = 60.0
 
+    # Audit log: requests insert events "pending"; a background chainer in every API and worker
+    # process links them into each organization's hash chain this often, this many per transaction.
+    audit_chain_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    audit_chain_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # `legalai audit verify` warns (and exits 3) when an event has been pending longer than this:
+    # the chainer is not running.
+    audit_pending_alert_seconds: float = Field(default=60.0, gt=0)
+
     # Uploads and archives
     max_upload_bytes: int = 200 * 1024 * 1024
     max_request_bytes: int = 2 * 1024 * 1024 * 1024

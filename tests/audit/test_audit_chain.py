@@ -1,4 +1,7 @@
-"""The hash chain: built gapless per organization, and every kind of tampering is found."""
+"""The hash chain: built gapless per organization, and every kind of tampering is found.
+
+Events are recorded pending and linked by the chainer; these tests chain (``chain_pending``)
+before they read or tamper with the chain, as ``legalai audit verify`` does."""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.models import AuditEvent, Organization
 from legalai.accounts.principal import Principal
-from legalai.audit import record, verify_chain
-from legalai.audit import service as audit_service
+from legalai.audit import chain_pending, record, verify_chain
 from legalai.audit.service import GENESIS_HASH, event_hash
 from legalai.kit.db import transaction
 
@@ -24,6 +26,7 @@ def _append(sessions: sessionmaker[Session], principal: Principal, n: int) -> No
     with transaction(sessions) as session:
         for i in range(n):
             record(session, principal, "document.view", target_type="document", target_id=f"d{i}")
+    assert chain_pending(sessions) == n
 
 
 def _chain(sessions: sessionmaker[Session], org_id: str) -> list[AuditEvent]:
@@ -83,8 +86,10 @@ def test_hash_covers_the_stored_fields_exactly(
 ) -> None:
     with transaction(sessions) as session:
         record(session, owner, "search", details={"query": "indemnité « force majeure »", "n": 1.5})
+    chain_pending(sessions)
     [event] = _chain(sessions, org.id)  # read back from the database, not the object written
     fields = {c.name: getattr(event, c.name) for c in AuditEvent.__table__.columns}
+    assert event.prev_hash == GENESIS_HASH and event.seq == 1
     assert event_hash(event.prev_hash, fields) == event.hash
     assert event_hash(event.prev_hash, {**fields, "outcome": "failure"}) != event.hash
 
@@ -170,6 +175,18 @@ def test_swapped_events_are_detected(
     assert _broken(sessions, org.id) == (2, "prev_hash does not match previous event")
 
 
+def test_unchaining_a_middle_event_is_a_sequence_gap(
+    sessions: sessionmaker[Session], org: Organization, owner: Principal
+) -> None:
+    """Setting a chained event back to pending does not let the chainer launder it: it is linked
+    again at the head, and the hole it leaves in the middle is found."""
+    _append(sessions, owner, 4)
+    _tamper(sessions, org.id, 2, seq=None, prev_hash=None, hash=None)
+    assert chain_pending(sessions) == 1
+    assert [e.seq for e in _chain(sessions, org.id)] == [1, 3, 4, 5]
+    assert _broken(sessions, org.id) == (3, "sequence gap: expected 2 got 3")
+
+
 def test_truncating_the_newest_event_only_shows_in_the_head(
     sessions: sessionmaker[Session], org: Organization, owner: Principal
 ) -> None:
@@ -232,53 +249,7 @@ def test_concurrent_appends_keep_one_gapless_chain(
     sessions: sessionmaker[Session], org: Organization, owner: Principal
 ) -> None:
     _concurrent_appends(sessions, owner, threads=4, each=10)
+    assert chain_pending(sessions) == 40
     assert [e.seq for e in _chain(sessions, org.id)] == list(range(1, 41))
-    with sessions() as session:
-        assert verify_chain(session, org.id).intact
-
-
-def test_a_second_transaction_waits_or_retries_never_forks(
-    sessions: sessionmaker[Session],
-    org: Organization,
-    owner: Principal,
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-) -> None:
-    """SQLite: the second append waits for the write lock. PostgreSQL: with the advisory lock taken
-    out, the unique (organization, seq) constraint is the backstop and the loser retries on the
-    new head inside a SAVEPOINT."""
-    on_postgres = database_url.startswith("postgresql")
-    if on_postgres:
-        monkeypatch.setattr(audit_service, "_lock_chain", lambda _session, _org: None)
-    heads_read: list[tuple[int, str] | None] = []
-    real_head = audit_service.chain_head
-
-    def spy_head(session: Session, org_id: str) -> tuple[int, str] | None:
-        heads_read.append(real_head(session, org_id))
-        return heads_read[-1]
-
-    monkeypatch.setattr(audit_service, "chain_head", spy_head)
-    first = sessions()
-    record(first, owner, "search", details={"who": "first"})  # seq 1, not committed yet
-    outcome: list[BaseException | int] = []
-
-    def second() -> None:
-        try:
-            with transaction(sessions) as session:
-                outcome.append(record(session, owner, "search", details={"who": "second"}).seq)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    thread.join(0.5)  # the second append now waits on the first transaction
-    assert outcome == []
-    first.commit()
-    first.close()
-    thread.join()
-    assert outcome == [2]
-    assert [e.details["who"] for e in _chain(sessions, org.id)] == ["first", "second"]
-    seqs_seen = [None if h is None else h[0] for h in heads_read]
-    assert seqs_seen == ([None, None, 1] if on_postgres else [None, 1])
     with sessions() as session:
         assert verify_chain(session, org.id).intact

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from legalai.accounts.models import AuditEvent, Organization, Role
 from legalai.accounts.principal import Forbidden, Principal
-from legalai.audit import record
+from legalai.audit import chain_pending, record, verify_chain
 from legalai.audit.cli import verify_command
 from legalai.audit.export import COLUMNS, iter_csv, iter_jsonl
 from legalai.audit.repository import AuditFilter, AuditRepository
+from legalai.audit.schemas import AuditEventOut, AuditEventPage
 from legalai.kit.db import transaction, utcnow
 
 Factory = Callable[..., Any]
@@ -54,6 +55,7 @@ def test_managers_read_their_own_organization_newest_first(
 ) -> None:
     other = principal_for(make_org("Other Firm"))
     _seed(sessions, owner, other)
+    chain_pending(sessions)
     with sessions() as session:
         repo = AuditRepository(session, owner)
         rows, total = repo.query(limit=2)
@@ -97,6 +99,7 @@ def test_export_streams_in_chain_order_across_batches(
     with transaction(sessions) as session:
         for i in range(7):
             record(session, owner, "search", details={"i": i})
+    chain_pending(sessions)
     with sessions() as session:
         rows = AuditRepository(session, owner).iter_matching(AuditFilter(action="search"), batch_size=3)
         lines = list(iter_jsonl(rows))
@@ -124,6 +127,53 @@ def test_csv_export_defuses_spreadsheet_formulas(
     assert last[COLUMNS.index("target_id")] == 'plain, "quoted"\nvalue'
     assert json.loads(last[COLUMNS.index("details")]) == {"q": "=1"}
     assert last[COLUMNS.index("matter_id")] == ""
+
+
+def test_pending_events_are_listed_first_and_exported_after_the_chain(
+    sessions: sessionmaker[Session], org: Organization, owner: Principal
+) -> None:
+    """Readers see events the chainer has not linked yet, and never trip on their NULL seq/hash."""
+    with transaction(sessions) as session:
+        for i in range(3):
+            record(session, owner, "search", details={"i": i})
+    chain_pending(sessions)
+    with transaction(sessions) as session:
+        for i in range(3, 5):
+            record(session, owner, "search", details={"i": i})
+    with sessions() as session:
+        repo = AuditRepository(session, owner)
+        rows, total = repo.query()
+        assert total == 5
+        assert [(r.seq, r.details["i"]) for r in rows] == [(None, 4), (None, 3), (3, 2), (2, 1), (1, 0)]
+        page = AuditEventPage(
+            items=[AuditEventOut.model_validate(r) for r in rows], total=total, offset=0, limit=100
+        )
+        assert [(e.pending, e.hash is None) for e in page.items[:3]] == [(True, True)] * 2 + [(False, False)]
+        exported = [json.loads(line) for line in iter_jsonl(repo.iter_matching(AuditFilter(), batch_size=2))]
+        csv_text = "".join(iter_csv(repo.iter_matching(AuditFilter())))
+    assert [(e["seq"], e["details"]["i"]) for e in exported] == [(1, 0), (2, 1), (3, 2), (None, 3), (None, 4)]
+    assert exported[-1]["hash"] is None and exported[-1]["prev_hash"] is None
+    last = list(csv.reader(io.StringIO(csv_text, newline="")))[-1]
+    assert [last[COLUMNS.index(c)] for c in ("seq", "prev_hash", "hash")] == ["", "", ""]
+
+
+def test_export_started_before_chaining_still_lists_every_event_once(
+    sessions: sessionmaker[Session], org: Organization, owner: Principal
+) -> None:
+    """Events chained while an export streams are neither lost nor listed twice."""
+    with transaction(sessions) as session:
+        for i in range(4):
+            record(session, owner, "search", details={"i": i})
+    chain_pending(sessions)
+    with transaction(sessions) as session:
+        for i in range(4, 8):
+            record(session, owner, "search", details={"i": i})
+    with sessions() as session:
+        rows = AuditRepository(session, owner).iter_matching(AuditFilter(), batch_size=2)
+        seen = [next(rows).details["i"]]
+        chain_pending(sessions)  # the chainer links the pending tail mid-export
+        seen += [event.details["i"] for event in rows]
+    assert seen == list(range(8))
 
 
 def test_verify_command_reports_each_organization(
@@ -157,4 +207,46 @@ def test_verify_command_reports_each_organization(
     assert f"org jarndyce-and-jarndyce: BROKEN at seq 2 (event {event_id}): hash mismatch" in lines
     lines.clear()
     assert verify_command(database_url, other_org.id, echo=lines.append) == 0
+    assert len(lines) == 1
+
+
+def test_verify_reports_pending_events_and_a_chainer_that_is_not_running(
+    sessions: sessionmaker[Session], database_url: str, org: Organization, owner: Principal
+) -> None:
+    with transaction(sessions) as session:
+        record(session, owner, "search", details={"i": 0})
+    chain_pending(sessions)
+    with transaction(sessions) as session:
+        record(session, owner, "search", details={"i": 1})
+        record(session, owner, "search", details={"i": 2})
+    with sessions() as session:
+        [fresh] = verify_chain(session).chains
+    assert fresh.intact and (fresh.events_checked, fresh.pending_count) == (1, 2)
+    assert fresh.oldest_pending_seconds is not None and fresh.oldest_pending_seconds < 30
+    assert not fresh.pending_stale
+    with transaction(sessions) as session:  # as if no chainer had run for two minutes
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq.is_(None))
+            .values(created_at=utcnow() - timedelta(minutes=2))
+        )
+    with sessions() as session:
+        report = verify_chain(session, stale_after_seconds=60)
+    assert report.intact and report.pending_stale and report.pending_count == 2
+    assert (report.chains[0].oldest_pending_seconds or 0) >= 120
+
+    lines: list[str] = []
+    assert verify_command(database_url, chain=False, stale_after_seconds=60, echo=lines.append) == 3
+    assert lines[0].startswith("org jarndyce-and-jarndyce: 1 events, chain intact (head seq 1 ")
+    assert "; 2 pending, not yet chained (oldest 12" in lines[0]
+    assert "2 events still pending after 12" in lines[1] and "not protected" in lines[1]
+
+    lines.clear()  # chaining (the default) links them, and still says they had waited too long
+    assert verify_command(database_url, stale_after_seconds=60, echo=lines.append) == 3
+    assert lines[0].startswith("org jarndyce-and-jarndyce: 3 events, chain intact (head seq 3 ")
+    assert "pending" not in lines[0]
+    assert "2 events were pending for up to 12" in lines[1] and "chainer running" in lines[1]
+
+    lines.clear()
+    assert verify_command(database_url, stale_after_seconds=60, echo=lines.append) == 0
     assert len(lines) == 1

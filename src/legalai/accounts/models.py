@@ -4,7 +4,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalai.kit.db import Base, BigIntPK, Timestamps, UUIDPk
@@ -144,14 +155,34 @@ class SetupToken(UUIDPk, Timestamps, Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained per organization: ``hash = sha256(prev_hash + canonical(event))``."""
+    """Append-only, hash-chained per organization: ``hash = sha256(prev_hash + canonical(event))``.
+
+    An event is inserted *pending* (``seq``, ``prev_hash`` and ``hash`` all NULL) by ``record`` and
+    linked into its organization's chain shortly after by the chainer (``legalai.audit.chainer``).
+    NULL seqs are distinct for the unique constraint on both databases, so any number may be pending.
+    """
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("organization_id", "seq", name="uq_audit_events_org_seq"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "seq", name="uq_audit_events_org_seq"),
+        CheckConstraint(
+            "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL)"
+            " OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+            name="chained_or_pending",
+        ),
+        # What the chainer reads each round: small, since events are pending for about a second.
+        Index(
+            "ix_audit_events_pending",
+            "organization_id",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
-    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     actor_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     actor_api_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -164,5 +195,10 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @property
+    def pending(self) -> bool:
+        """Recorded but not yet linked into the chain (and so not yet protected by it)."""
+        return self.seq is None

@@ -74,6 +74,7 @@ class UsageRecorder:
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._stop.clear()
 
         def loop() -> None:
             while not self._stop.wait(self._interval):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.models import AuditEvent
 from legalai.accounts.principal import Principal
+from legalai.audit.chainer import chain_pending
 from legalai.audit.export import iter_csv, iter_jsonl
 from legalai.audit.repository import AuditFilter, AuditRepository
 from legalai.audit.schemas import AuditEventOut, AuditEventPage
@@ -75,7 +76,10 @@ def list_events(
 
 def _stream(runtime: Runtime, principal: Principal, filters: AuditFilter, render: Render) -> Iterator[str]:
     """Rows are read while the response streams, after the request's transaction has ended,
-    so the stream has its own read session."""
+    so the stream has its own read session. What is pending is chained first (waiting briefly for
+    a chainer round in progress), so the export is chained up to and including this export's own
+    event; whatever is still pending is exported too, after the chain."""
+    chain_pending(runtime.engine, batch_size=runtime.settings.audit_chain_batch_size, wait_seconds=2.0)
     with transaction(runtime.sessions) as session:
         yield from render(AuditRepository(session, principal).iter_matching(filters))
 

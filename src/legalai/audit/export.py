@@ -1,9 +1,10 @@
 """Streaming CSV and JSON Lines renderings of audit events.
 
 Both carry every stored field, including ``prev_hash`` and ``hash``, so an unfiltered export can be
-re-verified away from the database. CSV cells that a spreadsheet would run as a formula are
-defused with a leading apostrophe (OWASP "CSV injection"): actor labels, user agents and target
-ids come from untrusted input.
+re-verified away from the database. Events still pending (not yet chained) come last with empty
+``seq``, ``prev_hash`` and ``hash``: they are part of the log but not yet covered by the chain.
+CSV cells that a spreadsheet would run as a formula are defused with a leading apostrophe (OWASP
+"CSV injection"): actor labels, user agents and target ids come from untrusted input.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Connection, Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.models import AuditEvent, Organization
@@ -24,15 +24,32 @@ _EVENT_COLUMNS = tuple(AuditEvent.__table__.columns)
 # ---- system-level chain access (append and verify) -------------------------------------------
 
 
-def chain_head(session: Session, organization_id: str) -> tuple[int, str] | None:
-    """(seq, hash) of the newest event of an organization, or None for an empty chain."""
+def chain_head(session: Session | Connection, organization_id: str) -> tuple[int, str] | None:
+    """(seq, hash) of the newest chained event of an organization, or None for an empty chain.
+
+    Pending events (seq NULL) are not part of the chain yet; PostgreSQL would sort them first.
+    """
     row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.organization_id == organization_id)
+        .where(AuditEvent.organization_id == organization_id, AuditEvent.seq.is_not(None))
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
     return None if row is None else (row.seq, row.hash)
+
+
+def pending_summary(
+    session: Session | Connection, organization_id: str | None = None
+) -> dict[str, tuple[int, datetime]]:
+    """Per organization with pending (not yet chained) events: how many, and the oldest created_at."""
+    stmt = (
+        select(AuditEvent.organization_id, func.count(), func.min(AuditEvent.created_at))
+        .where(AuditEvent.seq.is_(None))
+        .group_by(AuditEvent.organization_id)
+    )
+    if organization_id is not None:
+        stmt = stmt.where(AuditEvent.organization_id == organization_id)
+    return {org: (count, oldest) for org, count, oldest in session.execute(stmt)}
 
 
 def chain_organizations(session: Session) -> list[str]:
@@ -49,9 +66,10 @@ def organization_labels(session: Session, organization_ids: Sequence[str]) -> di
 
 
 def iter_chain(session: Session, organization_id: str, *, batch_size: int = 1000) -> Iterator[Row[Any]]:
-    """An organization's events in seq order, as plain rows fetched in keyset batches.
+    """An organization's chained events in seq order, as plain rows fetched in keyset batches.
 
-    Plain rows (not ORM objects) so the identity map does not grow with the log.
+    Plain rows (not ORM objects) so the identity map does not grow with the log. Pending events
+    (seq NULL) are not part of the chain and not returned.
     """
     after = 0
     while True:
@@ -122,22 +140,33 @@ class AuditRepository:
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[Sequence[AuditEvent], int]:
-        """A page of events, newest first, and the total matching the filters."""
+        """A page of events, newest first, and the total matching the filters.
+
+        Pending events (not chained yet, seq None) are the newest: they come first, newest id first.
+        """
         filters = AuditFilter(matter_id, user_id, action, since, until)
         stmt = self._scoped(filters)
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = self.session.scalars(stmt.order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)).all()
+        newest_first = (AuditEvent.seq.desc().nulls_first(), AuditEvent.id.desc())
+        rows = self.session.scalars(stmt.order_by(*newest_first).offset(offset).limit(limit)).all()
         return rows, total
 
     def iter_matching(self, filters: AuditFilter, *, batch_size: int = 500) -> Iterator[AuditEvent]:
         """Every matching event in chain order, in keyset batches, for exports of any size.
 
-        The export stops at the head seen when it starts, so it is a stable snapshot even while
-        the organization keeps working; rows are detached after use so memory stays flat.
+        First the chain up to the head seen when the export starts (seq order), then the events
+        that existed then but were not chained up to that head (id order: still pending, or
+        chained since). So the export is a stable snapshot even while the organization keeps
+        working, and shows pending events too. Call ``chain_pending`` first to keep that tail
+        short. Rows are detached after use so memory stays flat.
         """
         stmt = self._scoped(filters)
-        head = chain_head(self.session, self.principal.organization_id)
+        org = self.principal.organization_id
+        head = chain_head(self.session, org)
         last = 0 if head is None else head[0]
+        newest_id = self.session.scalar(
+            select(func.max(AuditEvent.id)).where(AuditEvent.organization_id == org)
+        )
         after = 0
         while after < last:
             batch = self.session.scalars(
@@ -146,8 +175,23 @@ class AuditRepository:
                 .limit(batch_size)
             ).all()
             if not batch:
+                break
+            yield from self._detached(batch)
+            after = batch[-1].seq or after
+        if newest_id is None:
+            return
+        tail = stmt.where(AuditEvent.id <= newest_id, or_(AuditEvent.seq.is_(None), AuditEvent.seq > last))
+        after_id = 0
+        while True:
+            batch = self.session.scalars(
+                tail.where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(batch_size)
+            ).all()
+            yield from self._detached(batch)
+            if len(batch) < batch_size:
                 return
-            for event in batch:
-                yield event
-                self.session.expunge(event)
-            after = batch[-1].seq
+            after_id = batch[-1].id
+
+    def _detached(self, batch: Sequence[AuditEvent]) -> Iterator[AuditEvent]:
+        for event in batch:
+            yield event
+            self.session.expunge(event)

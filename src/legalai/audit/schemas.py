@@ -11,7 +11,9 @@ class AuditEventOut(BaseModel):
 
     id: int
     organization_id: str
-    seq: int
+    # None while pending: recorded, not yet linked into the chain (normally for about a second).
+    seq: int | None
+    pending: bool
     created_at: datetime
     actor_user_id: str | None
     actor_api_key_id: str | None
@@ -24,8 +26,8 @@ class AuditEventOut(BaseModel):
     ip: str
     user_agent: str
     details: dict[str, Any]
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
     @field_validator("created_at")
     @classmethod

@@ -1,10 +1,22 @@
 """Append-only, tamper-evident audit log: one hash chain per organization.
 
-Each event stores ``seq`` (1, 2, 3... per organization), the previous event's hash and its own
-``hash = sha256(prev_hash + canonical_json(every stored field except id and hash))``. Editing,
+Each chained event stores ``seq`` (1, 2, 3... per organization), the previous event's hash and its
+own ``hash = sha256(prev_hash + canonical_json(every stored field except id and hash))``. Editing,
 inserting, reordering or deleting an event in the middle of a chain therefore breaks a link that
-``verify_chain`` finds. Appends run in the caller's transaction (flush, never commit), so an action
-and its audit event commit or roll back together.
+``verify_chain`` finds.
+
+Recording and chaining are two steps, so that no request ever waits for another to audit:
+
+1. ``record`` adds the event to the caller's transaction *pending* (``seq``, ``prev_hash`` and
+   ``hash`` NULL); it is INSERTed when that transaction commits, so an action and its audit event
+   commit or roll back together. No lock, no read of the chain head, no early flush.
+2. The chainer (``legalai.audit.chainer``: a background thread in every API and worker process,
+   and ``chain_pending`` on demand) takes a single-chainer lock that requests never touch, reads
+   pending events in id order and links them to each organization's head in one transaction.
+
+The honest limit: between its commit and the next chainer round (about a second) an event is not
+yet protected by the chain; ``verify_chain`` counts pending events and the age of the oldest, so a
+chainer that is not running shows up.
 """
 
 from __future__ import annotations
@@ -16,13 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from legalai.accounts.models import AuditEvent
 from legalai.accounts.principal import Principal
-from legalai.audit.repository import chain_head, chain_organizations, iter_chain
+from legalai.audit.repository import chain_organizations, iter_chain, pending_summary
 from legalai.kit.db import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -82,7 +93,6 @@ REDACTED = "[redacted]"
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie")
 # Identifiers and labels of secrets are evidence, not secrets: "api_key_id" stays readable.
 _NOT_SECRET_SUFFIXES = ("_id", "_ids", "_prefix", "_name", "_count")
-_APPEND_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -179,36 +189,56 @@ def _organization(principal: Principal | None, organization_id: str | None) -> s
     return org
 
 
-def _lock_chain(session: Session, organization_id: str) -> None:
-    """Serialize appends per organization until the transaction ends, so the chain never forks.
+_DEFERRED_KEY = "legalai_audit_deferred"
 
-    PostgreSQL: a transaction-scoped advisory lock keyed by the organization. SQLite: a no-op write
-    takes the database write lock now, before the head is read (SQLite has one writer anyway).
-    The unique (organization_id, seq) constraint stays the backstop either way.
+
+def _defer(session: Session, event: AuditEvent) -> None:
+    """Insert ``event`` when the caller's transaction commits; forget it if that rolls back.
+
+    No SQL now: on SQLite an INSERT would take the database's single write lock for the rest of
+    the request. Inside a SAVEPOINT the event is simply added (flushed with the savepoint), so a
+    rolled-back savepoint takes its events with it, exactly as the ORM does for any row.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id})
-    else:
-        session.execute(text("UPDATE audit_events SET seq = seq WHERE 1 = 0"))
+    if session.in_nested_transaction():
+        session.add(event)
+        return
+    root = session.get_transaction() or session.begin()
+    deferred: tuple[SessionTransaction, list[AuditEvent]] | None = session.info.get(_DEFERRED_KEY)
+    if deferred is None or deferred[0] is not root:
+        deferred = (root, [])
+        session.info[_DEFERRED_KEY] = deferred
+    deferred[1].append(event)
 
 
-def _append(session: Session, fields: dict[str, Any]) -> AuditEvent:
-    """Insert at the head of the chain; retry in a SAVEPOINT if another writer took the seq."""
-    session.flush()  # the caller's own pending errors must not look like a seq conflict
-    for attempt in range(1, _APPEND_ATTEMPTS + 1):
-        head = chain_head(session, fields["organization_id"])
-        seq, prev_hash = (1, GENESIS_HASH) if head is None else (head[0] + 1, head[1])
-        linked = {**fields, "seq": seq}
-        event = AuditEvent(**linked, prev_hash=prev_hash, hash=event_hash(prev_hash, linked))
-        try:
-            with session.begin_nested():
-                session.add(event)
-        except IntegrityError:
-            if attempt == _APPEND_ATTEMPTS:
-                raise
-            continue
-        return event
-    raise AssertionError("unreachable")
+@sa_event.listens_for(Session, "before_commit")
+def _insert_deferred(session: Session) -> None:
+    """Add the deferred events to the session as its transaction commits, so they are flushed
+    (INSERTed) in the same commit as the action they record.
+
+    ``before_commit`` also fires when a SAVEPOINT is released. Events of the outer transaction
+    are added then only if that savepoint's parent is the outer transaction (it can no longer roll
+    back on its own); under deeper savepoints they wait, since an inner one could still be undone.
+    """
+    deferred: tuple[SessionTransaction, list[AuditEvent]] | None = session.info.get(_DEFERRED_KEY)
+    if deferred is None:
+        return
+    root, events = deferred
+    nested = session.get_nested_transaction()
+    if nested is not None and nested.parent is not root:
+        return
+    session.info.pop(_DEFERRED_KEY, None)
+    # Events of a transaction that has ended (normally dropped by _drop_deferred): had it
+    # committed, this hook would have added them then, so they were rolled back with it.
+    if session.get_transaction() is root:
+        session.add_all(events)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _drop_deferred(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back (or closed) transaction drops the events it deferred: nothing was done."""
+    deferred: tuple[SessionTransaction, list[AuditEvent]] | None = session.info.get(_DEFERRED_KEY)
+    if deferred is not None and deferred[0] is transaction:
+        session.info.pop(_DEFERRED_KEY, None)
 
 
 def record(
@@ -225,15 +255,16 @@ def record(
     context: AuditContext | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the organization's chain in the caller's transaction (flushed, not committed).
+    """Record one event in the caller's transaction: inserted when it commits, gone if it rolls back.
 
     ``principal`` None means anonymous (a failed sign-in): pass ``organization_id`` and, as
     ``actor_label`` or ``details["email"]``, the account that was attempted. Unknown actions and
     malformed outcomes are programming errors (ValueError). Secret-looking keys in ``details`` are
     redacted; the request id from ``context`` is kept in ``details["request_id"]``.
 
-    Appends for one organization are serialized until the transaction ends, so audit in short
-    transactions.
+    Takes no lock and reads nothing: the event is stored *pending* (``seq``, ``prev_hash`` and
+    ``hash`` None) and the chainer (``legalai.audit.chainer``) links it into the organization's
+    chain within about a second of the commit. The returned object therefore has no ``seq`` yet.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; add it to legalai.audit.ACTIONS")
@@ -258,8 +289,9 @@ def record(
         "user_agent": _clean_text(context.user_agent, 400),
         "details": clean_details,
     }
-    _lock_chain(session, org)
-    return _append(session, fields)
+    event = AuditEvent(**fields, seq=None, prev_hash=None, hash=None)
+    _defer(session, event)
+    return event
 
 
 # ---- verifying ----------------------------------------------------------------------------------
@@ -279,6 +311,10 @@ class ChainReport:
     head_seq: int
     head_hash: str
     broken: BrokenLink | None = None
+    # Recorded but not yet linked: not protected by the chain until the chainer's next round.
+    pending_count: int = 0
+    oldest_pending_seconds: float | None = None
+    pending_stale: bool = False  # the oldest has waited longer than it should: is a chainer running?
 
     @property
     def intact(self) -> bool:
@@ -293,6 +329,14 @@ class VerifyReport:
     def intact(self) -> bool:
         return all(chain.intact for chain in self.chains)
 
+    @property
+    def pending_count(self) -> int:
+        return sum(chain.pending_count for chain in self.chains)
+
+    @property
+    def pending_stale(self) -> bool:
+        return any(chain.pending_stale for chain in self.chains)
+
 
 def _link_problem(row: Mapping[str, Any], expected_seq: int, prev_hash: str) -> str | None:
     if row["seq"] != expected_seq:
@@ -304,23 +348,47 @@ def _link_problem(row: Mapping[str, Any], expected_seq: int, prev_hash: str) -> 
     return None
 
 
-def _verify_organization(session: Session, organization_id: str, batch_size: int) -> ChainReport:
+def pending_age_seconds(oldest_created_at: datetime, now: datetime) -> float:
+    aware = oldest_created_at.replace(tzinfo=UTC) if oldest_created_at.tzinfo is None else oldest_created_at
+    return max(0.0, (now - aware).total_seconds())
+
+
+def _verify_organization(
+    session: Session, organization_id: str, batch_size: int, stale_after_seconds: float
+) -> ChainReport:
+    summary = pending_summary(session, organization_id).get(organization_id)
+    count, age = (0, None) if summary is None else (summary[0], pending_age_seconds(summary[1], utcnow()))
+
+    def report(checked: int, head_seq: int, head_hash: str, broken: BrokenLink | None = None) -> ChainReport:
+        stale = age is not None and age > stale_after_seconds
+        return ChainReport(organization_id, checked, head_seq, head_hash, broken, count, age, stale)
+
     checked, prev_hash = 0, GENESIS_HASH
     for row in iter_chain(session, organization_id, batch_size=batch_size):
         fields: dict[str, Any] = dict(row._mapping)
         checked += 1
         problem = _link_problem(fields, checked, prev_hash)
         if problem is not None:
-            broken = BrokenLink(fields["seq"], fields["id"], problem)
-            return ChainReport(organization_id, checked, fields["seq"], fields["hash"], broken)
+            return report(
+                checked, fields["seq"], fields["hash"], BrokenLink(fields["seq"], fields["id"], problem)
+            )
         prev_hash = fields["hash"]
-    return ChainReport(organization_id, checked, checked, prev_hash)
+    return report(checked, checked, prev_hash)
 
 
 def verify_chain(
-    session: Session, organization_id: str | None = None, *, batch_size: int = 1000
+    session: Session,
+    organization_id: str | None = None,
+    *,
+    batch_size: int = 1000,
+    stale_after_seconds: float = 60.0,
 ) -> VerifyReport:
     """Walk each organization's chain in seq order (streamed in batches), recomputing every hash.
+
+    Reads only what is chained: call ``legalai.audit.chainer.chain_pending`` first to link what is
+    pending. Pending events are counted per organization with the age of the oldest; one older
+    than ``stale_after_seconds`` sets ``pending_stale`` (no chainer is running). A pending event is
+    not yet protected: editing or deleting it before it is chained leaves no trace.
 
     Reports, per organization, the events checked and the FIRST broken link:
     "hash mismatch" (an event's content was edited), "prev_hash does not match previous event"
@@ -333,4 +401,4 @@ def verify_chain(
     storage) and compare later. Keeping such an anchor is out of scope here.
     """
     orgs = [organization_id] if organization_id is not None else chain_organizations(session)
-    return VerifyReport([_verify_organization(session, org, batch_size) for org in orgs])
+    return VerifyReport([_verify_organization(session, org, batch_size, stale_after_seconds) for org in orgs])
