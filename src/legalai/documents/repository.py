@@ -222,6 +222,20 @@ class DocumentRepository:
         stmt = self._documents().where(Document.matter_id == matter_id)
         return self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
+    def counts_in_matters(self, matter_ids: Sequence[str]) -> dict[str, int]:
+        """Documents per matter for several matters in one grouped query (matter lists)."""
+        if not matter_ids:
+            return {}
+        stmt = (
+            select(Document.matter_id, func.count())
+            .where(Document.organization_id == self.principal.organization_id)
+            .where(Document.matter_id.in_(matter_ids))
+            .group_by(Document.matter_id)
+        )
+        if self.principal.matter_ids is not None:
+            stmt = stmt.where(Document.matter_id.in_(self.principal.matter_ids))
+        return {matter_id: count for matter_id, count in self.session.execute(stmt).all()}
+
     def progress(self, document_ids: Sequence[str]) -> list[tuple[str, str, str | None, int | None]]:
         """(document id, status, failure reason, page count) of the current versions."""
         stmt = (

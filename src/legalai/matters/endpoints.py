@@ -16,8 +16,9 @@ from legalai.matters.service import create_matter
 router = APIRouter(prefix="/matters", tags=["matters"])
 
 
-def _out(session: DbSession, principal: PrincipalDep, matter: Matter) -> MatterOut:
-    count = DocumentRepository(session, principal).count_in_matter(matter.id)
+def _out(session: DbSession, principal: PrincipalDep, matter: Matter, count: int | None = None) -> MatterOut:
+    if count is None:
+        count = DocumentRepository(session, principal).count_in_matter(matter.id)
     return MatterOut.model_validate(matter).model_copy(update={"document_count": count})
 
 
@@ -52,10 +53,9 @@ def list_matters(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=500),
 ) -> list[MatterOut]:
-    return [
-        _out(session, principal, m)
-        for m in MatterRepository(session, principal).list_visible(offset=offset, limit=limit)
-    ]
+    matters = MatterRepository(session, principal).list_visible(offset=offset, limit=limit)
+    counts = DocumentRepository(session, principal).counts_in_matters([m.id for m in matters])
+    return [_out(session, principal, m, counts.get(m.id, 0)) for m in matters]
 
 
 @router.get("/{matter_id}", response_model=MatterOut)

@@ -28,6 +28,7 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,7 +36,7 @@ from typing import Any, Literal
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from legalai.accounts.principal import Principal
@@ -155,7 +156,7 @@ class RateLimiter:
                 socket_connect_timeout=redis_timeout,
             )
         else:
-            self._storage = storage_from_string("memory://")
+            self._storage = LocalMovingWindowStorage()
         self._strategy = MovingWindowRateLimiter(self._storage)
         self._cooldown = unavailable_cooldown
         self._down_until = 0.0
@@ -264,6 +265,94 @@ class RateLimiter:
                 return
             self._down_until = 0.0
         log.info("ratelimit.storage_recovered", backend=self.backend)
+
+
+class LocalMovingWindowStorage(Storage, MovingWindowSupport):
+    """In-process moving-window counters for one API process without Redis.
+
+    ``limits``' own memory storage starts a timer thread to expire entries, a new one about every
+    request under load (a fifth of a request's CPU in a profile); here expired entries are dropped
+    when their key is next used, and idle keys in a sweep every few thousand calls.
+    """
+
+    STORAGE_SCHEME = None
+    _SWEEP_EVERY = 4096
+
+    def __init__(self) -> None:
+        super().__init__(wrap_exceptions=False)
+        self._events: dict[str, deque[float]] = {}
+        self._expiry: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def _live(self, key: str, expiry: int, now: float) -> deque[float]:
+        events = self._events.setdefault(key, deque())
+        self._expiry[key] = expiry
+        while events and events[-1] < now - expiry:  # newest on the left, oldest on the right
+            events.pop()
+        self._calls += 1
+        if self._calls % self._SWEEP_EVERY == 0:
+            self._sweep(now)
+        return events
+
+    def _sweep(self, now: float) -> None:
+        for key in list(self._events):
+            events = self._events[key]
+            if not events or events[0] < now - self._expiry.get(key, 0):
+                del self._events[key]
+                self._expiry.pop(key, None)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        with self._lock:
+            now = time.time()
+            events = self._live(key, expiry, now)
+            if len(events) + amount > limit:
+                return False
+            events.extendleft([now] * amount)
+            return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        with self._lock:
+            now = time.time()
+            events = self._live(key, expiry, now)
+            return (events[-1], len(events)) if events else (now, 0)
+
+    # Fixed-window operations: unused by the moving-window strategy, kept correct anyway.
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        with self._lock:
+            events = self._live(key, expiry, time.time())
+            events.extendleft([time.time()] * amount)
+            return len(events)
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return len(self._events.get(key, ()))
+
+    def get_expiry(self, key: str) -> float:
+        with self._lock:
+            events = self._events.get(key)
+            return (events[-1] + self._expiry.get(key, 0)) if events else time.time()
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._lock:
+            count = len(self._events)
+            self._events.clear()
+            self._expiry.clear()
+            return count
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._events.pop(key, None)
+            self._expiry.pop(key, None)
 
 
 def _compile(limits: GroupLimits) -> dict[Dimension, RateLimitItem]:
