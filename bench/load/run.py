@@ -292,8 +292,8 @@ class Sampler(threading.Thread):
             if len(in_load) > 1:
                 cpu_load = (in_load[-1][1]["ticks"] - in_load[0][1]["ticks"]) / CLK_TCK
                 roots[root]["cpu_s_load"] += cpu_load
-            if len(seen) < 3:
-                continue  # a short-lived child (an extraction): counted in its tree's CPU only
+            if len(seen) < 3 or root.startswith("postgres"):
+                continue  # short-lived children (extractions) and database backends: in their tree only
             span = (in_load[-1][0] - in_load[0][0]) if len(in_load) > 1 else 0.0
             processes.append(
                 {
@@ -316,6 +316,15 @@ class Sampler(threading.Thread):
             }
             for name, v in sorted(roots.items())
         }
+        for name, tree in trees.items():
+            sums = [
+                (s["phase"], sum(r["rss_kb"] for r in s["procs"].values() if r["root"] == name) / 1024)
+                for s in self.samples
+            ]
+            in_load = [v for phase, v in sums if phase == "load"]
+            tree["rss_mb_sum_load_start"] = round(in_load[0], 1) if in_load else None
+            tree["rss_mb_sum_load_end"] = round(in_load[-1], 1) if in_load else None
+            tree["rss_mb_sum_peak"] = round(max(v for _p, v in sums), 1) if sums else None
         loads = [s["load1"] for s in window]
         return {
             "interval_s": self.interval,
@@ -679,9 +688,15 @@ def render(results: dict[str, Any]) -> str:
     out.append(
         table(prow, ["process", "pid", "RSS MB first", "load start", "load end", "peak", "CPU % (load)"])
     )
-    out.append("trees (incl. short-lived children), CPU during load: " + ", ".join(
-        f"{k} {v['cpu_pct_load']} %" for k, v in procs["trees"].items()
-    ))  # fmt: skip
+    trow = [
+        [name, str(v["processes_seen"]), _fmt(v["rss_mb_sum_load_start"], 1),
+         _fmt(v["rss_mb_sum_load_end"], 1), _fmt(v["rss_mb_sum_peak"], 1), _fmt(v["cpu_pct_load"], 1),
+         _fmt(v["cpu_s_load"], 1)]
+        for name, v in procs["trees"].items()
+    ]  # fmt: skip
+    out.append("")
+    out.append("process trees (with short-lived children; RSS summed over the tree's processes):")
+    out.append(table(trow, ["tree", "procs", "RSS MB load start", "load end", "peak", "CPU %", "CPU s"]))
     errors = results["server_log"]
     if errors["http_5xx_logged"] or errors["errors"]:
         out.append("")
