@@ -10,7 +10,8 @@ production  a fresh database on the PostgreSQL server of ``--postgres-url`` (cre
             with ``LEGALAI_API_PROCESSES`` API processes and ``--workers`` ``legalai worker``
             processes, with ``LEGALAI_ENVIRONMENT=production``.
 
-Then: the owner is created with ``legalai admin create-user``, ``seed.py`` prepares the firm
+Then: the owner is created with the set-up link the server prints on first start (the form at
+``/setup``; ``legalai admin create-user`` when there is none), ``seed.py`` prepares the firm
 through the REST API, Locust runs headless as a subprocess, uploads still pending at the end are
 followed until they finish (``--drain-timeout``), and CPU and RSS of every process of the target
 (and of Locust) are sampled from /proc every ``--sample-interval`` seconds. Results go to
@@ -46,6 +47,7 @@ from typing import IO, Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+import seed as seeding  # noqa: E402
 from results import summarize_uploads  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -339,6 +341,25 @@ class Sampler(threading.Thread):
 # ---- the target ---------------------------------------------------------------------------------
 
 
+def create_owner(base: str, env: dict[str, str], logs: Path, out: Path, password: str) -> str:
+    """The first owner, by the one-time set-up link the server prints on its first start (as a
+    person would, with the form at /setup); by `legalai admin create-user` if there is no link."""
+    import httpx
+
+    found = re.findall(r"/setup\?token=([A-Za-z0-9_\-]+)", (logs / "api.log").read_text(errors="replace"))
+    if found:
+        form = {"token": found[-1], "organization": "Load Firm", "email": OWNER_EMAIL, "password": password}
+        r = httpx.post(f"{base}/setup", data=form, timeout=60)
+        if r.status_code == 303:
+            return "set-up link"
+    subprocess.run(
+        [*tool("legalai"), "admin", "create-user", "--email", OWNER_EMAIL, "--organization", "Load Firm",
+         "--role", "owner"],
+        env={**env, "LEGALAI_NEW_PASSWORD": password}, check=True, capture_output=True, cwd=out,
+    )  # fmt: skip
+    return "legalai admin create-user"
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEGALAI_", "LOCUST_", "LOAD_"))}
     env["PYTHONUNBUFFERED"] = "1"
@@ -351,8 +372,7 @@ def start_embedded(
     env = clean_env()
     env["LEGALAI_DATA_DIR"] = str(out / "data")
     port = args.port or free_port()
-    # `make run` = `legalai db upgrade` (make migrate), then `legalai serve`.
-    subprocess.run([*tool("legalai"), "db", "upgrade"], env=env, check=True, capture_output=True, cwd=out)
+    # As `make run`: `legalai serve` on SQLite, which applies the migrations itself before serving.
     procs.start("api", [*tool("legalai"), "serve", "--host", "127.0.0.1", "--port", str(port)], env, cwd=out)
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/ready", args.start_timeout, procs)
@@ -738,25 +758,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sampler.start()
         sampler.mark("seed")
         password = secrets.token_urlsafe(24)
-        subprocess.run(
-            [*tool("legalai"), "admin", "create-user", "--email", OWNER_EMAIL, "--organization", "Load Firm",
-             "--role", "owner"],
-            env={**env, "LEGALAI_NEW_PASSWORD": password}, check=True, capture_output=True, cwd=out,
-        )  # fmt: skip
-        seed_cmd = [
-            sys.executable, str(HERE / "seed.py"), "--base-url", base, "--owner-email", OWNER_EMAIL,
+        owner_via = create_owner(base, env, logs, out, password)
+        seed_argv = [
+            "--base-url", base, "--owner-email", OWNER_EMAIL, "--owner-password", password,
             "--out", str(out), "--people", str(args.people), "--matters", str(args.matters),
             "--docs-per-matter", str(args.docs_per_matter), "--cookie-share", str(args.cookie_share),
             "--people-per-address", str(args.people_per_address), "--templates", str(args.templates),
             "--wait-timeout", str(args.seed_timeout),
         ]  # fmt: skip
         print(f"seeding {args.people} people, {args.matters} matters ...", file=sys.stderr, flush=True)
-        with (logs / "seed.log").open("wb") as log:
-            seeded = subprocess.run(
-                seed_cmd, env={**clean_env(), "LOAD_OWNER_PASSWORD": password}, stdout=log, stderr=log
-            )
-        if seeded.returncode != 0:
-            raise RunError(f"seeding failed: {(logs / 'seed.log').read_text()[-2000:]}")
+        try:
+            seeding.seed(seeding.parse_args(seed_argv))
+        except seeding.SeedError as exc:
+            raise RunError(f"seeding failed: {exc}") from exc
         seed = json.loads((out / "seed.json").read_text())
         procs.check_alive()
 
@@ -819,7 +833,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "mix": load.get("mix"),
             "bad_share": args.bad_share,
         },
-        "target": target,
+        "target": {**target, "owner_created_by": owner_via},
         "machine": info,
         "seed": seed,
         "locust_exit_code": locust_rc,
