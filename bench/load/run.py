@@ -734,7 +734,7 @@ def render(results: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S") + f"_{secrets.token_hex(2)}"
-    out = Path(args.out) if args.out else ROOT / "bench" / "out" / f"load-{args.shape}-{stamp}"
+    out = (Path(args.out) if args.out else ROOT / "bench" / "out" / f"load-{args.shape}-{stamp}").resolve()
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -774,7 +774,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seed = json.loads((out / "seed.json").read_text())
         procs.check_alive()
 
-        sampler.mark("load")
         report_path = out / "load_report.json"
         locust_cmd = [
             *tool("locust"), "-f", str(HERE / "locustfile.py"), "--headless", "-u", str(args.users),
@@ -787,6 +786,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             locust_cmd += ["--mix", args.mix]
         print(f"locust: {args.users} users for {args.duration} s ...", file=sys.stderr, flush=True)
         locust = procs.start("locust", locust_cmd, clean_env(), cwd=out)
+        sampler.mark("load")
         deadline = time.monotonic() + args.duration + 120
         while locust.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
