@@ -52,7 +52,7 @@ from urllib3 import PoolManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
-from results import summarize_uploads
+from results import processing_seconds, summarize_uploads
 
 DEFAULT_MIX: dict[str, float] = {
     "list_matters": 8,
@@ -454,7 +454,10 @@ class FirmPerson(HttpUser):
         doc = r.json()
         if doc["status"] in ("ready", "failed"):
             entry.update(
-                status=doc["status"], reason=doc.get("failure_reason"), finished_seen_at=round(now, 2)
+                status=doc["status"],
+                reason=doc.get("failure_reason"),
+                finished_seen_at=round(now, 2),
+                processing_s=processing_seconds(doc),
             )
             self.pending.remove(entry)
         else:

@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
+
+
+def processing_seconds(doc: dict[str, Any]) -> float | None:
+    """Upload to finished, from the document's own timestamps (created_at to updated_at)."""
+    try:
+        created = datetime.fromisoformat(str(doc["created_at"]).replace("Z", "+00:00"))
+        updated = datetime.fromisoformat(str(doc["updated_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return round((updated - created).total_seconds(), 2)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def summarize_uploads(uploads: list[dict[str, Any]]) -> dict[str, Any]:
@@ -28,4 +46,9 @@ def summarize_uploads(uploads: list[dict[str, Any]]) -> dict[str, Any]:
         "bad_ready_unexpectedly": sum(u["status"] == "ready" for u in bad),
         "bad_pending": sum(u["status"] not in ("ready", "failed") for u in bad),
         "by_format": dict(Counter(u["format"] for u in uploads)),
+        "ready_after_s": {
+            "p50": _percentile([u["processing_s"] for u in ready if u.get("processing_s") is not None], 0.5),
+            "p95": _percentile([u["processing_s"] for u in ready if u.get("processing_s") is not None], 0.95),
+            "max": max((u["processing_s"] for u in ready if u.get("processing_s") is not None), default=None),
+        },
     }

@@ -48,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 import seed as seeding  # noqa: E402
-from results import summarize_uploads  # noqa: E402
+from results import processing_seconds, summarize_uploads  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -506,6 +506,7 @@ def drain(base: str, seeder: dict[str, Any], uploads: list[dict[str, Any]], time
                 u["status"] = doc["status"]
                 if doc["status"] in ("ready", "failed"):
                     u["reason"] = doc.get("failure_reason")
+                    u["processing_s"] = processing_seconds(doc)
                     pending.remove(u)
             if pending:
                 time.sleep(2.0)
@@ -694,6 +695,7 @@ def render(results: dict[str, Any]) -> str:
         f"{u['good_pending']} still pending after {results['drain_s']} s of drain; broken files: "
         f"{u['bad_failed_as_expected']}/{u['bad']} failed as expected"
     )
+    out.append(f"  upload to ready (server timestamps), seconds: {u['ready_after_s']}")
     if u["failure_reasons"]:
         out.append(f"  failure reasons: {u['failure_reasons']}")
     if results["load"].get("rejected_at_upload"):
