@@ -880,7 +880,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--matters", type=int, default=40)
     p.add_argument("--docs-per-matter", type=int, default=4)
     p.add_argument("--cookie-share", type=float, default=0.4)
-    p.add_argument("--people-per-address", type=int, default=1)
+    p.add_argument("--people-per-address", type=int, default=0)
     p.add_argument("--templates", type=int, default=12)
     p.add_argument("--api-processes", type=int, default=2, help="production: API processes")
     p.add_argument("--workers", type=int, default=2, help="production: `legalai worker` processes")

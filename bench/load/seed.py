@@ -380,7 +380,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--matters", type=int, default=40)
     p.add_argument("--docs-per-matter", type=int, default=4)
     p.add_argument("--cookie-share", type=float, default=0.4, help="share of people who sign in (no key)")
-    p.add_argument("--people-per-address", type=int, default=1, help="0: everyone on 127.0.0.1")
+    p.add_argument("--people-per-address", type=int, default=0, help="0: everyone on 127.0.0.1")
     p.add_argument("--admins", type=int, default=0, help="default: one per 12 matters")
     p.add_argument("--contracts", default=str(corpus.DEFAULT_CONTRACTS))
     p.add_argument("--max-contract-bytes", type=int, default=80_000)
