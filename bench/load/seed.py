@@ -179,15 +179,19 @@ def seed_files(
     return files
 
 
-def wait_processed(apis: list[Api], matter_ids: list[str], timeout: float) -> dict[str, Any]:
-    """Poll each matter's document list until every document is ready or failed."""
-    pending = set(matter_ids)
+def wait_processed(readers: dict[str, Api], timeout: float) -> dict[str, Any]:
+    """Poll each matter's document list (as the admin who opened it: membership decides who sees
+    a matter) until every document is ready or failed."""
+    pending = set(readers)
     docs: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
-        for i, matter_id in enumerate(sorted(pending)):
-            api = apis[i % len(apis)]
-            items = api.call("GET", f"/matters/{matter_id}/documents", params={"limit": 1000}).json()["items"]
+        for matter_id in sorted(pending):
+            items = (
+                readers[matter_id]
+                .call("GET", f"/matters/{matter_id}/documents", params={"limit": 1000})
+                .json()["items"]
+            )
             for d in items:
                 docs[d["id"]] = d
             if items and all(d["status"] in ("ready", "failed") for d in items):
@@ -318,7 +322,8 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     # 4. Templates for the upload stream, rendered while the server processes the seed documents.
     templates = corpus.write_templates(out / "templates", contracts, args.templates, args.upload_chars)
     phase("upload templates rendered")
-    processed = wait_processed(admin_apis, [m["id"] for m in matters], args.wait_timeout)
+    readers = {m["id"]: admin_apis[m["index"] % len(admin_apis)] for m in matters}
+    processed = wait_processed(readers, args.wait_timeout)
     phase("seed documents processed")
     for api in admin_apis:
         api.close()

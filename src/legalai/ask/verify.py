@@ -72,7 +72,7 @@ class _Normalized:
         return self.sources[word] + inside
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _normalized_page(text: str) -> _Normalized:
     # Several statements of one answer, and the next questions, cite the same pages.
     return _Normalized(text)
