@@ -242,6 +242,25 @@ def test_download_original_and_content_disposition(
     assert "filename*=UTF-8''" in disposition
 
 
+def test_bidi_and_invisible_characters_never_reach_stored_names_pages_or_headers(
+    client: TestClient, matter_id: str
+) -> None:
+    disguised = "invoice\u202efdp.exe"  # shown as "invoiceexe.pdf" where bidi is honoured
+    hidden = "\u200bcontract\u2066\u200d.txt"
+    body = upload(client, matter_id, (disguised, b"Not a PDF at all."), (hidden, b"A contract note."))
+    assert [i["filename"] for i in body["accepted"]] == ["invoicefdp.exe", "contract.txt"]
+    ids = [i["document_id"] for i in body["accepted"]]
+    invisible = ("\u202e", "\u2066", "\u200b", "\u200d")
+    listing = client.get(f"/api/v1/matters/{matter_id}/documents").text
+    res = client.get(f"/api/v1/documents/{ids[0]}/original")
+    disposition = res.headers["content-disposition"]
+    assert disposition == "attachment; filename=\"invoicefdp.exe\"; filename*=UTF-8''invoicefdp.exe"
+    pages = [client.get(f"/matters/{matter_id}").text, *(client.get(f"/documents/{i}").text for i in ids)]
+    for text in (listing, *pages):
+        assert not any(ch in text for ch in invisible)
+        assert "invoicefdp.exe" in text or "contract.txt" in text
+
+
 def test_delete_removes_document_pages_and_search_hits(
     client: TestClient, matter_id: str, wait_ready: Wait
 ) -> None:

@@ -48,6 +48,38 @@ def test_sanitize_filename(raw: str, clean: str) -> None:
     assert sanitize_filename(raw) == clean
 
 
+BIDI_AND_INVISIBLE = (
+    "\u202a\u202b\u202c\u202d\u202e"  # embeddings, pop, overrides
+    "\u2066\u2067\u2068\u2069"  # isolates
+    "\u200e\u200f\u061c"  # marks
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad"  # zero-width, joiners, word joiner, BOM, soft hyphen
+    "\u0085\u009b\u2028\u2029\U000e0041\u3164\ufe0f\ud800"  # C1, separators, tag, filler, VS, surrogate
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("report\u2067.pdf\u2069.exe", "report.pdf.exe"),
+        ("a\u200bb\u200fc.txt", "abc.txt"),
+        (f"x{BIDI_AND_INVISIBLE}y.docx", "xy.docx"),
+        ("\u202e..\u200b", "document"),  # what is left after stripping is checked too
+        ("dir\u202e/\u200b.hidden.txt", "hidden.txt"),
+        ("مستند\u061c.pdf", "مستند.pdf"),  # letters of right-to-left scripts stay
+    ],
+)
+def test_sanitize_filename_strips_bidi_and_invisible_characters(raw: str, clean: str) -> None:
+    assert sanitize_filename(raw) == clean
+
+
+def test_archive_entry_names_and_folders_lose_invisible_characters(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"scans\u2066/in\u200dvoice\u202efdp.exe": b"plain text in disguise"})
+    [entry] = list(expand_zip(path, tmp_path, LIMITS))
+    assert isinstance(entry, StagedFile)
+    assert (entry.folder, entry.filename) == ("scans", "invoicefdp.exe")
+
+
 def test_long_names_keep_their_extension() -> None:
     name = sanitize_filename("x" * 400 + ".pdf")
     assert name.endswith(".pdf") and len(name.encode()) <= 200

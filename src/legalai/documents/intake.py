@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from legalai.kit.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from legalai.kit.invisible import strip_invisible
 
 _COPY_BLOCK = 1024 * 1024
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
@@ -50,10 +51,16 @@ class ArchiveLimits:
 
 
 def sanitize_filename(name: str, default: str = "document") -> str:
-    """A safe single path component: no directories, control characters or reserved names."""
+    """A safe single path component: no directories, control characters or reserved names.
+
+    Invisible characters (bidi overrides and isolates, zero-width and other format characters, see
+    :mod:`legalai.kit.invisible`) are removed, so that ``"invoice\\u202efdp.exe"`` is stored and shown
+    as ``invoicefdp.exe`` and cannot pass for a PDF. C0 controls become ``_`` as before.
+    """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFC", base)
-    base = _UNSAFE.sub("_", base).strip(" .")
+    base = _UNSAFE.sub("_", base)
+    base = strip_invisible(base).strip(" .")
     if not base or base in {".", ".."}:
         base = default
     if len(base.encode()) > 200:
