@@ -380,6 +380,7 @@ def ingest(
             rows.append(
                 {
                     "file": "/".join(x for x in (o.path, o.filename) if x),
+                    "archive": o.archive,
                     "document_id": o.document_id,
                     "status": o.status or "rejected",
                     "deduplicated": o.deduplicated,

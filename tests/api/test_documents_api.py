@@ -124,6 +124,46 @@ def test_zip_upload_keeps_folders_and_rejects_hostile_entries(
     )
 
 
+def test_rejected_archive_entries_name_the_archive_they_came_from(client: TestClient, matter_id: str) -> None:
+    empty = {"notes/readme.txt": b""}
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[
+            ("files", ("bundle.zip", make_zip({**empty, "ok.txt": b"Fine."}), "application/zip")),
+            ("files", ("other.zip", make_zip(empty), "application/zip")),
+            ("files", ("readme.txt", b"", "text/plain")),
+        ],
+    )
+    assert res.status_code == 202, res.text
+    body = res.json()
+    [ok] = body["accepted"]
+    assert (ok["filename"], ok["archive"]) == ("ok.txt", "bundle.zip")
+    rejected = {r["archive"]: (r["path"], r["filename"], r["error"]["detail"]) for r in body["rejected"]}
+    assert set(rejected) == {"bundle.zip", "other.zip", None}
+    assert rejected["bundle.zip"][:2] == rejected["other.zip"][:2] == ("notes", "readme.txt")
+    assert rejected["bundle.zip"][2].startswith("In 'bundle.zip': ") and "empty" in rejected["bundle.zip"][2]
+    assert rejected["other.zip"][2].startswith("In 'other.zip': ")
+    assert rejected[None][:2] == ("", "readme.txt") and "In '" not in rejected[None][2]
+
+    # All rejected: the problem document lists them with their archives too.
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("other.zip", make_zip(empty), "application/zip"))],
+    )
+    assert res.status_code == 422
+    [item] = res.json()["rejected"]
+    assert item["archive"] == "other.zip" and "In 'other.zip'" in res.json()["detail"]
+
+    # The web upload result says it as well.
+    page = client.post(
+        f"/matters/{matter_id}/upload",
+        files=[("files", ("bundle.zip", make_zip({**empty, "ok.txt": b"Fine."}), "application/zip"))],
+    )
+    assert page.status_code == 200
+    assert 'readme.txt</strong> <span class="muted">in bundle.zip</span>' in page.text
+    assert "In &#39;bundle.zip&#39;" in page.text
+
+
 def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id: str) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -141,6 +141,7 @@ def _item(o: FileOutcome) -> UploadItem:
         kind=o.kind,
         deduplicated=o.deduplicated,
         error=err,
+        archive=o.archive,
     )
 
 

@@ -83,6 +83,8 @@ class UploadItem(BaseModel):
     kind: str | None = None
     deduplicated: bool = False
     error: UploadError | None = None
+    # The uploaded .zip this entry came from; null for a file uploaded as such.
+    archive: str | None = None
 
 
 class UploadResult(BaseModel):

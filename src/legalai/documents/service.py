@@ -38,6 +38,8 @@ class FileOutcome:
     kind: str | None = None
     deduplicated: bool = False
     error: DomainError | None = None
+    # The uploaded archive an entry came from (None for files uploaded as such).
+    archive: str | None = None
 
 
 @dataclass
@@ -88,22 +90,32 @@ def _ingest_archive(ctx: IntakeContext, matter_id: str, archive: StagedFile, rep
         return
     for entry in entries:
         if isinstance(entry, Rejected):
-            report.outcomes.append(FileOutcome(entry.filename, entry.folder, error=entry.error))
+            report.outcomes.append(
+                _from_archive(FileOutcome(entry.filename, entry.folder, error=entry.error), archive)
+            )
             continue
         try:
             fmt = detect_path(entry.temp_path)
             if fmt is not None and fmt.kind == "zip":
-                report.outcomes.append(
-                    FileOutcome(
-                        entry.filename,
-                        entry.folder,
-                        error=unsupported(entry.filename, "archives nested in archives are not expanded"),
-                    )
+                outcome = FileOutcome(
+                    entry.filename,
+                    entry.folder,
+                    error=unsupported(entry.filename, "archives nested in archives are not expanded"),
                 )
-                continue
-            report.outcomes.append(_ingest_one(ctx, matter_id, entry))
+            else:
+                outcome = _ingest_one(ctx, matter_id, entry)
+            report.outcomes.append(_from_archive(outcome, archive))
         finally:
             entry.temp_path.unlink(missing_ok=True)
+
+
+def _from_archive(outcome: FileOutcome, archive: StagedFile) -> FileOutcome:
+    """Tie an entry's outcome to its archive: two archives of one upload may hold the same names."""
+    outcome.archive = archive.filename
+    if outcome.error is not None:
+        error = outcome.error
+        outcome.error = type(error)(f"In {archive.filename!r}: {error.detail}", **error.extra)
+    return outcome
 
 
 def _ingest_one(ctx: IntakeContext, matter_id: str, staged: StagedFile) -> FileOutcome:
