@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import authorize, upload
-from tests.fixtures.docs import CONTRACT, make_docx, make_email, make_pdf, make_zip
+from tests.fixtures.docs import CONTRACT, make_docx, make_docx_bomb, make_email, make_pdf, make_zip
 
 Wait = Callable[..., list[dict[str, Any]]]
 
@@ -179,6 +179,32 @@ def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id:
     rejected = {r["filename"]: r["error"]["detail"] for r in body.json()["rejected"]}
     assert "zip bomb" in rejected["bomb.txt"]
     assert "Symbolic link" in rejected["link.txt"]
+
+
+def test_docx_bombs_are_refused_at_upload_and_fail_with_a_reason_when_they_come_by_e_mail(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    bomb = make_docx_bomb(256)  # 256 MB of XML in ~300 KB
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("bomb.docx", bomb, "application/octet-stream"))],
+    )
+    assert res.status_code == 413, res.text
+    [item] = res.json()["rejected"]
+    assert item["filename"] == "bomb.docx"
+    assert "The DOCX expands to more than" in item["error"]["detail"]
+    assert "refused as a possible zip bomb" in item["error"]["detail"]
+
+    # Attachments skip the upload checks; the extractor refuses the bomb before parsing it.
+    eml = make_email("Report", "See attached.", {"report.docx": bomb})
+    [mail] = upload(client, matter_id, ("mail.eml", eml))["accepted"]
+    wait_ready(client, [mail["document_id"]])
+    listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()["items"]
+    child = next(d for d in listing if d["parent_id"] == mail["document_id"])
+    [child] = wait_ready(client, [child["id"]])
+    assert child["filename"] == "report.docx" and child["status"] == "failed"
+    assert child["failure_reason"].startswith("The DOCX expands to more than")
+    assert "compression ratio" in child["failure_reason"] and "zip bomb" in child["failure_reason"]
 
 
 def test_email_attachments_become_child_documents(

@@ -12,12 +12,14 @@ from legalai.documents.intake import (
     ArchiveLimits,
     Rejected,
     StagedFile,
+    check_office_package,
     expand_zip,
     sanitize_filename,
     sanitize_folder,
     stage_stream,
 )
 from legalai.kit.errors import InvalidInput, PayloadTooLarge
+from tests.fixtures.docs import make_docx, make_docx_bomb
 
 LIMITS = ArchiveLimits(
     max_entries=50, max_total_bytes=5 * 1024 * 1024, max_ratio=100, max_file_bytes=4 * 1024 * 1024
@@ -134,3 +136,20 @@ def test_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InvalidInput, match="cannot be read"):
         list(expand_zip(path, tmp_path, LIMITS))
+
+
+def test_docx_bombs_are_refused_at_upload_with_the_archive_limits(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(make_docx_bomb(256))
+    with pytest.raises(PayloadTooLarge) as caught:
+        check_office_package(bomb, LIMITS, name="bomb.docx")
+    assert caught.value.detail.startswith("'bomb.docx': The DOCX expands to more than")
+    assert f"the limit is {LIMITS.max_ratio}" in caught.value.detail
+    normal = tmp_path / "normal.docx"
+    normal.write_bytes(make_docx(["Fine."]))
+    check_office_package(normal, LIMITS, name="normal.docx")
+    with pytest.raises(PayloadTooLarge, match="expands to more than 100,000 bytes"):
+        check_office_package(normal, ArchiveLimits(100, 100_000, 100, 10**9), name="normal.docx")
+    damaged = tmp_path / "damaged.docx"
+    damaged.write_bytes(make_docx(["Fine."])[:-100])
+    check_office_package(damaged, LIMITS, name="damaged.docx")  # extraction will say it is damaged

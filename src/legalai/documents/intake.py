@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from legalai.documents.extraction.ooxml import ExpansionLimits, PackageTooLarge, check_package
 from legalai.kit.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from legalai.kit.invisible import strip_invisible
 
@@ -48,6 +49,11 @@ class ArchiveLimits:
     max_total_bytes: int
     max_ratio: int
     max_file_bytes: int
+
+    @property
+    def expansion(self) -> ExpansionLimits:
+        """The same limits for ZIP-based documents (DOCX), which are archives too."""
+        return ExpansionLimits(self.max_entries, self.max_total_bytes, self.max_ratio)
 
 
 def sanitize_filename(name: str, default: str = "document") -> str:
@@ -182,6 +188,21 @@ def _check_entry_limits(
         raise PayloadTooLarge(
             f"{info.filename!r} expands more than {limits.max_ratio}x (a zip bomb?); refused"
         )
+
+
+def check_office_package(path: Path, limits: ArchiveLimits, *, name: str, label: str = "DOCX") -> None:
+    """Refuse a DOCX that expands like a zip bomb (:class:`PayloadTooLarge`) before it is stored.
+
+    Costs one streaming decompression (no memory), like the entries of a ZIP upload. A package
+    that cannot be read at all is let through: extraction fails it with the reason for the damage
+    (and checks the expansion again, in the sandbox, before parsing).
+    """
+    try:
+        check_package(path, limits.expansion, label=label)
+    except PackageTooLarge as exc:
+        raise PayloadTooLarge(f"{name!r}: {exc.reason}") from exc
+    except Exception:  # noqa: BLE001 - damaged, encrypted, odd compression: extraction says which
+        return
 
 
 def unsupported(filename: str, description: str) -> UnsupportedMediaType:

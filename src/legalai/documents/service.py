@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION, detect_path
-from legalai.documents.intake import ArchiveLimits, Rejected, StagedFile, expand_zip, unsupported
+from legalai.documents.intake import (
+    ArchiveLimits,
+    Rejected,
+    StagedFile,
+    check_office_package,
+    expand_zip,
+    unsupported,
+)
 from legalai.documents.models import Document, DocumentVersion, ProcessingStatus
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.db import after_commit
@@ -124,6 +131,12 @@ def _ingest_one(ctx: IntakeContext, matter_id: str, staged: StagedFile) -> FileO
     if fmt is None or fmt.kind == "zip":
         outcome.error = unsupported(staged.filename, SUPPORTED_KINDS_DESCRIPTION)
         return outcome
+    if fmt.kind == "docx":
+        try:
+            check_office_package(staged.temp_path, ctx.limits, name=staged.filename)
+        except DomainError as exc:
+            outcome.error = exc
+            return outcome
     repo = DocumentRepository(ctx.session, ctx.principal)
     existing = repo.find_by_content(matter_id, staged.sha256)
     if existing is not None:
