@@ -80,6 +80,7 @@ def test_identical_content_is_deduplicated_and_changed_content_is_a_new_version(
     first = upload(client, matter_id, ("a.txt", b"Version one of the lease."))["accepted"][0]
     again = upload(client, matter_id, ("copy.txt", b"Version one of the lease."))["accepted"][0]
     assert again["deduplicated"] is True and again["document_id"] == first["document_id"]
+    assert again["additional_name"] is True
     wait_ready(client, [first["document_id"]])
     second = upload(client, matter_id, ("a.txt", b"Version two of the lease, amended."))["accepted"][0]
     assert second["document_id"] == first["document_id"] and second["version"] == 2
@@ -92,6 +93,101 @@ def test_identical_content_is_deduplicated_and_changed_content_is_a_new_version(
     assert len(q) == 1 and "amended" in q[0]["text"]
     listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()
     assert listing["total"] == 1
+
+
+def test_names_that_only_collide_once_sanitized_are_different_documents(
+    client: TestClient, matter_id: str
+) -> None:
+    body = upload(
+        client,
+        matter_id,
+        ("../../etc/passwd", b"root:x:0:0 from the first upload"),
+        ("/etc/passwd", b"root:x:0:0 from the second upload"),
+        ("..", b"a file named dot dot"),
+    )
+    items = body["accepted"]
+    assert [(i["filename"], i["original_name"], i["version"]) for i in items] == [
+        ("passwd", "../../etc/passwd", 1),
+        ("passwd (2)", "/etc/passwd", 1),
+        ("upload", "..", 1),
+    ]
+    assert len({i["document_id"] for i in items}) == 3
+    # An empty file name (a bare multipart part) sanitizes to "upload" too: another document.
+    boundary = "b0undary"
+    raw = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+        f"Content-Type: text/plain\r\n\r\nno name at all\r\n--{boundary}--\r\n"
+    )
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        content=raw.encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert res.status_code == 202, res.text
+    [unnamed] = res.json()["accepted"]
+    assert (unnamed["filename"], unnamed["original_name"], unnamed["version"]) == ("upload (2)", "", 1)
+
+    # The same name as the user gave it is a new version of that document, and only of that one.
+    again = upload(client, matter_id, ("/etc/passwd", b"root:x:0:0 changed"))["accepted"][0]
+    assert (again["document_id"], again["version"]) == (items[1]["document_id"], 2)
+    assert again["filename"] == "passwd (2)"
+    doc = client.get(f"/api/v1/documents/{items[0]['document_id']}").json()
+    assert (doc["filename"], doc["original_name"], doc["version"]) == ("passwd", "../../etc/passwd", 1)
+    res = client.get(f"/api/v1/documents/{items[1]['document_id']}/original")
+    assert 'filename="passwd (2)"' in res.headers["content-disposition"]
+    assert client.get(f"/api/v1/matters/{matter_id}/documents").json()["total"] == 4
+
+    # A disguise stays visible in the original name, never raw.
+    [bidi] = upload(client, matter_id, ("invoice\u202efdp.exe", b"disguised"))["accepted"]
+    assert bidi["filename"] == "invoicefdp.exe" and bidi["original_name"] == "invoice<U+202E>fdp.exe"
+
+
+def test_identical_content_under_a_new_name_records_that_name_without_storing_it_again(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    content = b"The signed settlement agreement."
+    [first] = upload(client, matter_id, ("settlement.txt", content))["accepted"]
+    wait_ready(client, [first["document_id"]])
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    stored: list[str] = []
+    put = runtime.store.put
+    runtime.store.put = lambda key, *a, **kw: stored.append(key) or put(key, *a, **kw)
+    try:
+        body = upload(
+            client,
+            matter_id,
+            ("signed.txt", content),
+            ("settlement.txt", content),  # its own name: nothing new to record
+            ("bundle.zip", make_zip({"final/signed copy.txt": content})),
+        )
+    finally:
+        runtime.store.put = put
+    assert stored == [], "identical content is not stored again"
+    items = body["accepted"]
+    assert {i["document_id"] for i in items} == {first["document_id"]}
+    assert all(i["deduplicated"] for i in items)
+    assert [i["additional_name"] for i in items] == [True, False, True]
+    upload(client, matter_id, ("signed.txt", content))  # recorded once only
+
+    doc = client.get(f"/api/v1/documents/{first['document_id']}").json()
+    assert doc["filename"] == "settlement.txt" and doc["version"] == 1
+    assert [(n["path"], n["filename"], n["original_name"]) for n in doc["additional_names"]] == [
+        ("", "signed.txt", "signed.txt"),
+        ("final", "signed copy.txt", "final/signed copy.txt"),
+    ]
+    versions = client.get(f"/api/v1/documents/{first['document_id']}/versions").json()
+    assert len(versions) == 1, "not processed again"
+    events = client.get("/api/v1/audit/events", params={"action": "document.upload", "limit": 50}).json()[
+        "items"
+    ]
+    names = sorted(
+        (e["details"]["filename"], e["details"].get("deduplicated", False))
+        for e in events
+        if e["target_id"] == first["document_id"]
+    )
+    assert names == [("settlement.txt", False), ("signed copy.txt", True), ("signed.txt", True)]
+    page = client.get(f"/documents/{first['document_id']}").text
+    assert "Also uploaded as" in page and "final/signed copy.txt" in page
 
 
 def test_zip_upload_keeps_folders_and_rejects_hostile_entries(
@@ -223,6 +319,7 @@ def test_email_attachments_become_child_documents(
     listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()["items"]
     child = next(d for d in listing if d["parent_id"] == doc["id"])
     assert child["filename"] == "settlement.pdf"
+    assert child["original_name"] == "settlement.pdf"  # named by us: the stored name is its name
     [child] = wait_ready(client, [child["id"]])
     assert child["status"] == "ready"
     hits = client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "settlement"}).json()["hits"]

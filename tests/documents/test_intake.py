@@ -14,6 +14,7 @@ from legalai.documents.intake import (
     StagedFile,
     check_office_package,
     expand_zip,
+    original_name_of,
     sanitize_filename,
     sanitize_folder,
     stage_stream,
@@ -153,3 +154,22 @@ def test_docx_bombs_are_refused_at_upload_with_the_archive_limits(tmp_path: Path
     damaged = tmp_path / "damaged.docx"
     damaged.write_bytes(make_docx(["Fine."])[:-100])
     check_office_package(damaged, LIMITS, name="damaged.docx")  # extraction will say it is damaged
+
+
+def test_original_names_keep_what_the_user_typed_but_show_invisible_characters() -> None:
+    assert original_name_of("../../etc/passwd") == "../../etc/passwd"
+    assert original_name_of("") == ""
+    assert (
+        original_name_of("Re\u0301sume\u0301.pdf") == "R\u00e9sum\u00e9.pdf"
+    )  # NFC: a Mac's name is the same
+    assert original_name_of("invoice\u202efdp.exe\x00") == "invoice<U+202E>fdp.exe<U+0000>"
+    assert original_name_of("x" * 600) == "x" * 512
+
+
+def test_archive_entries_carry_their_path_as_original_name(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"./a//b:c/x.txt": b"one", "a/b_c/x.txt": b"two"})
+    staged = [r for r in expand_zip(path, tmp_path, LIMITS) if isinstance(r, StagedFile)]
+    assert [(s.folder, s.filename, s.original_name) for s in staged] == [
+        ("a/b_c", "x.txt", "a/b:c/x.txt"),
+        ("a/b_c", "x.txt", "a/b_c/x.txt"),
+    ]

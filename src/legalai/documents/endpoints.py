@@ -12,11 +12,12 @@ from starlette.background import BackgroundTask
 
 from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
-from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
+from legalai.documents.intake import StagedFile, original_name_of, sanitize_filename, stage_stream
 from legalai.documents.models import Document
 from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.documents.schemas import (
     DocumentList,
+    DocumentNameOut,
     DocumentOut,
     PageOut,
     ProcessingEventOut,
@@ -44,6 +45,8 @@ def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
         parent_id=doc.parent_id,
         filename=doc.filename,
         path=doc.path,
+        original_name=doc.original_name or doc.filename,
+        additional_names=[DocumentNameOut.model_validate(n) for n in repo.names(doc.id)],
         kind=doc.kind,
         status=doc.status,
         created_at=doc.created_at,
@@ -68,7 +71,7 @@ def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]
             path, sha, size = stage_stream(
                 upload.file, runtime.scratch, runtime.settings.max_upload_bytes, name=name
             )
-            staged.append(StagedFile(name, "", path, sha, size))
+            staged.append(StagedFile(name, "", path, sha, size, original_name_of(upload.filename or "")))
     except BaseException:
         for s in staged:
             s.temp_path.unlink(missing_ok=True)
@@ -113,7 +116,15 @@ def upload_into_matter(
     ctx = runtime.intake(session, principal, request_id(request))
     outcomes.extend(ingest_files(ctx, matter_id, staged).outcomes)
     for o in outcomes:
-        if o.error is None and o.document_id and not o.deduplicated:
+        if o.error is None and o.document_id and (not o.deduplicated or o.additional_name):
+            details: dict[str, str | int | bool | None] = {
+                "filename": o.filename,
+                "path": o.path,
+                "version": o.version,
+                "original_name": o.original_name,
+            }
+            if o.deduplicated:  # the content was there already: only the name was recorded
+                details["deduplicated"] = True
             audit_request(
                 request,
                 session,
@@ -122,7 +133,7 @@ def upload_into_matter(
                 matter_id=matter_id,
                 target_type="document",
                 target_id=o.document_id,
-                details={"filename": o.filename, "path": o.path, "version": o.version},
+                details=details,
             )
     return outcomes
 
@@ -142,6 +153,8 @@ def _item(o: FileOutcome) -> UploadItem:
         deduplicated=o.deduplicated,
         error=err,
         archive=o.archive,
+        original_name=o.original_name,
+        additional_name=o.additional_name,
     )
 
 

@@ -21,10 +21,13 @@ from typing import BinaryIO
 
 from legalai.documents.extraction.ooxml import ExpansionLimits, PackageTooLarge, check_package
 from legalai.kit.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from legalai.kit.invisible import strip_invisible
+from legalai.kit.invisible import reveal_invisible, strip_invisible
 
 _COPY_BLOCK = 1024 * 1024
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+_ORIGINAL_NAME_CHARS = 512  # legalai.documents.models.ORIGINAL_NAME_CHARS
 
 
 @dataclass
@@ -34,6 +37,8 @@ class StagedFile:
     temp_path: Path
     sha256: str
     size: int
+    # The name the user gave (original_name_of); None: the same as ``filename``.
+    original_name: str | None = None
 
 
 @dataclass
@@ -75,6 +80,16 @@ def sanitize_filename(name: str, default: str = "document") -> str:
         stem = (stem if dot else base).encode()[: 200 - len(ext) - 1].decode(errors="ignore")
         base = f"{stem}.{ext}" if ext else stem
     return base
+
+
+def original_name_of(name: str) -> str:
+    """The name as the user gave it, storable and safe to show: what versions are decided by.
+
+    Only what cannot be stored or must not be shown raw is changed: Unicode NFC (a Mac sends
+    "é" decomposed, the same name), invisible characters written out as ``<U+202E>`` (NUL and
+    lone surrogates included), and a cut at 512 characters.
+    """
+    return reveal_invisible(unicodedata.normalize("NFC", name))[:_ORIGINAL_NAME_CHARS]
 
 
 def sanitize_folder(folder: str) -> str:
@@ -129,6 +144,9 @@ def _stage_entry(
     raw = PurePosixPath(info.filename.replace("\\", "/"))
     folder = sanitize_folder(str(raw.parent)) if str(raw.parent) != "." else ""
     filename = sanitize_filename(raw.name)
+    # The entry's whole path ("./a//b.txt" as "a/b.txt"): entries in folders that only look the same
+    # once sanitized ("a:b/x.txt", "a_b/x.txt") stay apart.
+    original = original_name_of(str(raw))
     if raw.is_absolute() or ".." in raw.parts or re.match(r"^[A-Za-z]:", info.filename):
         return Rejected(filename, folder, InvalidInput(f"Unsafe path in archive: {info.filename!r}"))
     mode = info.external_attr >> 16
@@ -146,7 +164,7 @@ def _stage_entry(
         return Rejected(filename, folder, exc)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         return Rejected(filename, folder, InvalidInput(f"{info.filename!r} cannot be decompressed: {exc}"))
-    return StagedFile(filename, folder, path, sha, size)
+    return StagedFile(filename, folder, path, sha, size, original)
 
 
 def _decompress(

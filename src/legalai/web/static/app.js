@@ -24,7 +24,8 @@
     li.appendChild(link);
     fromArchive(li, item);
     var note = item.deduplicated
-      ? "identical content already in this matter"
+      ? "identical content already in this matter" +
+        (item.additional_name ? "; name recorded as another name of the document" : "")
       : [item.kind, "version " + item.version, item.status].filter(Boolean).join(", ");
     li.appendChild(el("span", "muted", " — " + note));
     return li;
