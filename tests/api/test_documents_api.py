@@ -136,6 +136,8 @@ def test_names_that_only_collide_once_sanitized_are_different_documents(
     res = client.get(f"/api/v1/documents/{items[1]['document_id']}/original")
     assert 'filename="passwd (2)"' in res.headers["content-disposition"]
     assert client.get(f"/api/v1/matters/{matter_id}/documents").json()["total"] == 4
+    page = client.get(f"/documents/{items[0]['document_id']}").text
+    assert "Uploaded as" in page and "../../etc/passwd" in page
 
     # A disguise stays visible in the original name, never raw.
     [bidi] = upload(client, matter_id, ("invoice\u202efdp.exe", b"disguised"))["accepted"]

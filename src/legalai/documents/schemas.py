@@ -44,7 +44,8 @@ class DocumentOut(BaseModel):
     path: str
     # The name as uploaded (directories a client sent, an archive entry's path; invisible characters
     # written as <U+202E>); versions are decided by it. ``filename`` is the safe name shown.
-    original_name: str
+    # The API always fills it ("" only where a DocumentOut is built by hand).
+    original_name: str = ""
     # Other names the same content was uploaded under (deduplicated, not stored again).
     additional_names: list[DocumentNameOut] = []
     kind: str
