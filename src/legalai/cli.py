@@ -360,7 +360,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest files into a matter, wait for processing and print a per-file result table."""
-    from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
+    from legalai.documents.intake import StagedFile, original_name_of, sanitize_filename, stage_stream
     from legalai.documents.service import ingest_files
     from legalai.kit.db import transaction
     from legalai.kit.errors import DomainError
@@ -380,7 +380,8 @@ def ingest(
                         path, sha, size = stage_stream(
                             fh, runtime.scratch, runtime.settings.max_upload_bytes, name=file.name
                         )
-                    staged.append(StagedFile(sanitize_filename(file.name), folder, path, sha, size))
+                    original = original_name_of("/".join(x for x in (folder, file.name) if x))
+                    staged.append(StagedFile(sanitize_filename(file.name), folder, path, sha, size, original))
                 except DomainError as exc:
                     rows.append(
                         {
@@ -395,6 +396,7 @@ def ingest(
             rows.append(
                 {
                     "file": "/".join(x for x in (o.path, o.filename) if x),
+                    "archive": o.archive,
                     "document_id": o.document_id,
                     "status": o.status or "rejected",
                     "deduplicated": o.deduplicated,

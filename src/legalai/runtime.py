@@ -14,6 +14,7 @@ from legalai.ai.gateway import AIGateway, build_gateway
 from legalai.analysis.service import AnalysisService
 from legalai.ask.service import AskService
 from legalai.audit.chainer import AuditChainer
+from legalai.documents.extraction.ooxml import ExpansionLimits
 from legalai.documents.extraction.registry import ExtractionOptions
 from legalai.documents.extraction.sandbox import Sandbox
 from legalai.documents.intake import ArchiveLimits
@@ -118,6 +119,11 @@ def build_runtime(settings: Settings) -> Runtime:
             ocr_languages=settings.ocr_languages,
             ocr_dpi=settings.ocr_dpi,
             ocr_min_chars=settings.ocr_min_chars_per_page,
+            package_limits=ExpansionLimits(
+                max_entries=settings.max_archive_entries,
+                max_total_bytes=settings.max_archive_total_bytes,
+                max_ratio=settings.max_archive_ratio,
+            ),
         ),
     )
     runtime = Runtime(

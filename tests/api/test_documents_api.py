@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import authorize, upload
-from tests.fixtures.docs import CONTRACT, make_docx, make_email, make_pdf, make_zip
+from tests.fixtures.docs import CONTRACT, make_docx, make_docx_bomb, make_email, make_pdf, make_zip
 
 Wait = Callable[..., list[dict[str, Any]]]
 
@@ -80,6 +80,7 @@ def test_identical_content_is_deduplicated_and_changed_content_is_a_new_version(
     first = upload(client, matter_id, ("a.txt", b"Version one of the lease."))["accepted"][0]
     again = upload(client, matter_id, ("copy.txt", b"Version one of the lease."))["accepted"][0]
     assert again["deduplicated"] is True and again["document_id"] == first["document_id"]
+    assert again["additional_name"] is True
     wait_ready(client, [first["document_id"]])
     second = upload(client, matter_id, ("a.txt", b"Version two of the lease, amended."))["accepted"][0]
     assert second["document_id"] == first["document_id"] and second["version"] == 2
@@ -92,6 +93,103 @@ def test_identical_content_is_deduplicated_and_changed_content_is_a_new_version(
     assert len(q) == 1 and "amended" in q[0]["text"]
     listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()
     assert listing["total"] == 1
+
+
+def test_names_that_only_collide_once_sanitized_are_different_documents(
+    client: TestClient, matter_id: str
+) -> None:
+    body = upload(
+        client,
+        matter_id,
+        ("../../etc/passwd", b"root:x:0:0 from the first upload"),
+        ("/etc/passwd", b"root:x:0:0 from the second upload"),
+        ("..", b"a file named dot dot"),
+    )
+    items = body["accepted"]
+    assert [(i["filename"], i["original_name"], i["version"]) for i in items] == [
+        ("passwd", "../../etc/passwd", 1),
+        ("passwd (2)", "/etc/passwd", 1),
+        ("upload", "..", 1),
+    ]
+    assert len({i["document_id"] for i in items}) == 3
+    # An empty file name (a bare multipart part) sanitizes to "upload" too: another document.
+    boundary = "b0undary"
+    raw = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+        f"Content-Type: text/plain\r\n\r\nno name at all\r\n--{boundary}--\r\n"
+    )
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        content=raw.encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert res.status_code == 202, res.text
+    [unnamed] = res.json()["accepted"]
+    assert (unnamed["filename"], unnamed["original_name"], unnamed["version"]) == ("upload (2)", "", 1)
+
+    # The same name as the user gave it is a new version of that document, and only of that one.
+    again = upload(client, matter_id, ("/etc/passwd", b"root:x:0:0 changed"))["accepted"][0]
+    assert (again["document_id"], again["version"]) == (items[1]["document_id"], 2)
+    assert again["filename"] == "passwd (2)"
+    doc = client.get(f"/api/v1/documents/{items[0]['document_id']}").json()
+    assert (doc["filename"], doc["original_name"], doc["version"]) == ("passwd", "../../etc/passwd", 1)
+    res = client.get(f"/api/v1/documents/{items[1]['document_id']}/original")
+    assert 'filename="passwd (2)"' in res.headers["content-disposition"]
+    assert client.get(f"/api/v1/matters/{matter_id}/documents").json()["total"] == 4
+    page = client.get(f"/documents/{items[0]['document_id']}").text
+    assert "Uploaded as" in page and "../../etc/passwd" in page
+
+    # A disguise stays visible in the original name, never raw.
+    [bidi] = upload(client, matter_id, ("invoice\u202efdp.exe", b"disguised"))["accepted"]
+    assert bidi["filename"] == "invoicefdp.exe" and bidi["original_name"] == "invoice<U+202E>fdp.exe"
+
+
+def test_identical_content_under_a_new_name_records_that_name_without_storing_it_again(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    content = b"The signed settlement agreement."
+    [first] = upload(client, matter_id, ("settlement.txt", content))["accepted"]
+    wait_ready(client, [first["document_id"]])
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    stored: list[str] = []
+    put = runtime.store.put
+    runtime.store.put = lambda key, *a, **kw: stored.append(key) or put(key, *a, **kw)
+    try:
+        body = upload(
+            client,
+            matter_id,
+            ("signed.txt", content),
+            ("settlement.txt", content),  # its own name: nothing new to record
+            ("bundle.zip", make_zip({"final/signed copy.txt": content})),
+        )
+    finally:
+        runtime.store.put = put
+    assert stored == [], "identical content is not stored again"
+    items = body["accepted"]
+    assert {i["document_id"] for i in items} == {first["document_id"]}
+    assert all(i["deduplicated"] for i in items)
+    assert [i["additional_name"] for i in items] == [True, False, True]
+    upload(client, matter_id, ("signed.txt", content))  # recorded once only
+
+    doc = client.get(f"/api/v1/documents/{first['document_id']}").json()
+    assert doc["filename"] == "settlement.txt" and doc["version"] == 1
+    assert [(n["path"], n["filename"], n["original_name"]) for n in doc["additional_names"]] == [
+        ("", "signed.txt", "signed.txt"),
+        ("final", "signed copy.txt", "final/signed copy.txt"),
+    ]
+    versions = client.get(f"/api/v1/documents/{first['document_id']}/versions").json()
+    assert len(versions) == 1, "not processed again"
+    events = client.get("/api/v1/audit/events", params={"action": "document.upload", "limit": 50}).json()[
+        "items"
+    ]
+    names = sorted(
+        (e["details"]["filename"], e["details"].get("deduplicated", False))
+        for e in events
+        if e["target_id"] == first["document_id"]
+    )
+    assert names == [("settlement.txt", False), ("signed copy.txt", True), ("signed.txt", True)]
+    page = client.get(f"/documents/{first['document_id']}").text
+    assert "Also uploaded as" in page and "final/signed copy.txt" in page
 
 
 def test_zip_upload_keeps_folders_and_rejects_hostile_entries(
@@ -124,6 +222,46 @@ def test_zip_upload_keeps_folders_and_rejects_hostile_entries(
     )
 
 
+def test_rejected_archive_entries_name_the_archive_they_came_from(client: TestClient, matter_id: str) -> None:
+    empty = {"notes/readme.txt": b""}
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[
+            ("files", ("bundle.zip", make_zip({**empty, "ok.txt": b"Fine."}), "application/zip")),
+            ("files", ("other.zip", make_zip(empty), "application/zip")),
+            ("files", ("readme.txt", b"", "text/plain")),
+        ],
+    )
+    assert res.status_code == 202, res.text
+    body = res.json()
+    [ok] = body["accepted"]
+    assert (ok["filename"], ok["archive"]) == ("ok.txt", "bundle.zip")
+    rejected = {r["archive"]: (r["path"], r["filename"], r["error"]["detail"]) for r in body["rejected"]}
+    assert set(rejected) == {"bundle.zip", "other.zip", None}
+    assert rejected["bundle.zip"][:2] == rejected["other.zip"][:2] == ("notes", "readme.txt")
+    assert rejected["bundle.zip"][2].startswith("In 'bundle.zip': ") and "empty" in rejected["bundle.zip"][2]
+    assert rejected["other.zip"][2].startswith("In 'other.zip': ")
+    assert rejected[None][:2] == ("", "readme.txt") and "In '" not in rejected[None][2]
+
+    # All rejected: the problem document lists them with their archives too.
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("other.zip", make_zip(empty), "application/zip"))],
+    )
+    assert res.status_code == 422
+    [item] = res.json()["rejected"]
+    assert item["archive"] == "other.zip" and "In 'other.zip'" in res.json()["detail"]
+
+    # The web upload result says it as well.
+    page = client.post(
+        f"/matters/{matter_id}/upload",
+        files=[("files", ("bundle.zip", make_zip({**empty, "ok.txt": b"Fine."}), "application/zip"))],
+    )
+    assert page.status_code == 200
+    assert 'readme.txt</strong> <span class="muted">in bundle.zip</span>' in page.text
+    assert "In &#39;bundle.zip&#39;" in page.text
+
+
 def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id: str) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -139,6 +277,32 @@ def test_zip_bomb_and_symlink_entries_are_refused(client: TestClient, matter_id:
     rejected = {r["filename"]: r["error"]["detail"] for r in body.json()["rejected"]}
     assert "zip bomb" in rejected["bomb.txt"]
     assert "Symbolic link" in rejected["link.txt"]
+
+
+def test_docx_bombs_are_refused_at_upload_and_fail_with_a_reason_when_they_come_by_e_mail(
+    client: TestClient, matter_id: str, wait_ready: Wait
+) -> None:
+    bomb = make_docx_bomb(256)  # 256 MB of XML in ~300 KB
+    res = client.post(
+        f"/api/v1/matters/{matter_id}/documents",
+        files=[("files", ("bomb.docx", bomb, "application/octet-stream"))],
+    )
+    assert res.status_code == 413, res.text
+    [item] = res.json()["rejected"]
+    assert item["filename"] == "bomb.docx"
+    assert "The DOCX expands to more than" in item["error"]["detail"]
+    assert "refused as a possible zip bomb" in item["error"]["detail"]
+
+    # Attachments skip the upload checks; the extractor refuses the bomb before parsing it.
+    eml = make_email("Report", "See attached.", {"report.docx": bomb})
+    [mail] = upload(client, matter_id, ("mail.eml", eml))["accepted"]
+    wait_ready(client, [mail["document_id"]])
+    listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()["items"]
+    child = next(d for d in listing if d["parent_id"] == mail["document_id"])
+    [child] = wait_ready(client, [child["id"]])
+    assert child["filename"] == "report.docx" and child["status"] == "failed"
+    assert child["failure_reason"].startswith("The DOCX expands to more than")
+    assert "compression ratio" in child["failure_reason"] and "zip bomb" in child["failure_reason"]
 
 
 def test_email_attachments_become_child_documents(
@@ -157,6 +321,7 @@ def test_email_attachments_become_child_documents(
     listing = client.get(f"/api/v1/matters/{matter_id}/documents").json()["items"]
     child = next(d for d in listing if d["parent_id"] == doc["id"])
     assert child["filename"] == "settlement.pdf"
+    assert child["original_name"] == "settlement.pdf"  # named by us: the stored name is its name
     [child] = wait_ready(client, [child["id"]])
     assert child["status"] == "ready"
     hits = client.get(f"/api/v1/matters/{matter_id}/search", params={"q": "settlement"}).json()["hits"]
@@ -240,6 +405,25 @@ def test_download_original_and_content_disposition(
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.startswith("attachment; filename=")
     assert "filename*=UTF-8''" in disposition
+
+
+def test_bidi_and_invisible_characters_never_reach_stored_names_pages_or_headers(
+    client: TestClient, matter_id: str
+) -> None:
+    disguised = "invoice\u202efdp.exe"  # shown as "invoiceexe.pdf" where bidi is honoured
+    hidden = "\u200bcontract\u2066\u200d.txt"
+    body = upload(client, matter_id, (disguised, b"Not a PDF at all."), (hidden, b"A contract note."))
+    assert [i["filename"] for i in body["accepted"]] == ["invoicefdp.exe", "contract.txt"]
+    ids = [i["document_id"] for i in body["accepted"]]
+    invisible = ("\u202e", "\u2066", "\u200b", "\u200d")
+    listing = client.get(f"/api/v1/matters/{matter_id}/documents").text
+    res = client.get(f"/api/v1/documents/{ids[0]}/original")
+    disposition = res.headers["content-disposition"]
+    assert disposition == "attachment; filename=\"invoicefdp.exe\"; filename*=UTF-8''invoicefdp.exe"
+    pages = [client.get(f"/matters/{matter_id}").text, *(client.get(f"/documents/{i}").text for i in ids)]
+    for text in (listing, *pages):
+        assert not any(ch in text for ch in invisible)
+        assert "invoicefdp.exe" in text or "contract.txt" in text
 
 
 def test_delete_removes_document_pages_and_search_hits(

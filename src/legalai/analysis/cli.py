@@ -49,6 +49,7 @@ def analyze(
     """Analyze local files offline: key terms, clauses, citations, personal data, deadlines, risks."""
     from legalai.analysis.pipeline import analyze_pages, default_analyzers
     from legalai.analysis.playbooks import PlaybookError, load_playbook
+    from legalai.documents.extraction.ooxml import ExpansionLimits
     from legalai.documents.extraction.registry import ExtractionOptions
     from legalai.documents.extraction.sandbox import Sandbox
     from legalai.settings import Settings
@@ -77,6 +78,11 @@ def analyze(
             ocr_languages=settings.ocr_languages,
             ocr_dpi=settings.ocr_dpi,
             ocr_min_chars=settings.ocr_min_chars_per_page,
+            package_limits=ExpansionLimits(
+                max_entries=settings.max_archive_entries,
+                max_total_bytes=settings.max_archive_total_bytes,
+                max_ratio=settings.max_archive_ratio,
+            ),
         ),
     )
     results: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -12,11 +13,12 @@ from starlette.background import BackgroundTask
 
 from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
-from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
-from legalai.documents.models import Document, DocumentVersion
+from legalai.documents.intake import StagedFile, original_name_of, sanitize_filename, stage_stream
+from legalai.documents.models import Document, DocumentName, DocumentVersion
 from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.documents.schemas import (
     DocumentList,
+    DocumentNameOut,
     DocumentOut,
     PageOut,
     ProcessingEventOut,
@@ -38,15 +40,22 @@ MAX_PAGE_NUMBER = 10_000_000  # beyond any document; larger numbers would overfl
 
 
 def document_out(
-    repo: DocumentRepository, doc: Document, current: DocumentVersion | None = None
+    repo: DocumentRepository,
+    doc: Document,
+    current: DocumentVersion | None = None,
+    names: Sequence[DocumentName] | None = None,
 ) -> DocumentOut:
-    """The API form of a document; ``current`` is its current version when the caller has it."""
+    """The API form of a document; ``current`` and ``names`` when the caller has them already."""
     out = DocumentOut(
         id=doc.id,
         matter_id=doc.matter_id,
         parent_id=doc.parent_id,
         filename=doc.filename,
         path=doc.path,
+        original_name=doc.original_name or doc.filename,
+        additional_names=[
+            DocumentNameOut.model_validate(n) for n in (repo.names(doc.id) if names is None else names)
+        ],
         kind=doc.kind,
         status=doc.status,
         created_at=doc.created_at,
@@ -63,6 +72,13 @@ def document_out(
     return out
 
 
+def documents_out(repo: DocumentRepository, docs: Sequence[Document]) -> list[DocumentOut]:
+    """API forms of a page of documents: versions and names in one query each, not per row."""
+    current = repo.current_versions(docs)
+    names = repo.names_of([d.id for d in docs])
+    return [document_out(repo, d, current.get(d.current_version_id or ""), names[d.id]) for d in docs]
+
+
 def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]:
     staged: list[StagedFile] = []
     try:
@@ -71,7 +87,7 @@ def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]
             path, sha, size = stage_stream(
                 upload.file, runtime.scratch, runtime.settings.max_upload_bytes, name=name
             )
-            staged.append(StagedFile(name, "", path, sha, size))
+            staged.append(StagedFile(name, "", path, sha, size, original_name_of(upload.filename or "")))
     except BaseException:
         for s in staged:
             s.temp_path.unlink(missing_ok=True)
@@ -116,7 +132,15 @@ def upload_into_matter(
     ctx = runtime.intake(session, principal, request_id(request))
     outcomes.extend(ingest_files(ctx, matter_id, staged).outcomes)
     for o in outcomes:
-        if o.error is None and o.document_id and not o.deduplicated:
+        if o.error is None and o.document_id and (not o.deduplicated or o.additional_name):
+            details: dict[str, str | int | bool | None] = {
+                "filename": o.filename,
+                "path": o.path,
+                "version": o.version,
+                "original_name": o.original_name,
+            }
+            if o.deduplicated:  # the content was there already: only the name was recorded
+                details["deduplicated"] = True
             audit_request(
                 request,
                 session,
@@ -125,7 +149,7 @@ def upload_into_matter(
                 matter_id=matter_id,
                 target_type="document",
                 target_id=o.document_id,
-                details={"filename": o.filename, "path": o.path, "version": o.version},
+                details=details,
             )
     return outcomes
 
@@ -144,6 +168,9 @@ def _item(o: FileOutcome) -> UploadItem:
         kind=o.kind,
         deduplicated=o.deduplicated,
         error=err,
+        archive=o.archive,
+        original_name=o.original_name,
+        additional_name=o.additional_name,
     )
 
 
@@ -196,9 +223,7 @@ def list_documents(
         status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to
     )
     rows, total = repo.list_in_matter(matter_id, flt, offset=offset, limit=limit)
-    current = repo.current_versions(rows)
-    items = [document_out(repo, d, current.get(d.current_version_id or "")) for d in rows]
-    return DocumentList(items=items, total=total, offset=offset, limit=limit)
+    return DocumentList(items=documents_out(repo, rows), total=total, offset=offset, limit=limit)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)

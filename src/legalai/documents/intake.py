@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from legalai.documents.extraction.ooxml import ExpansionLimits, PackageTooLarge, check_package
 from legalai.kit.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from legalai.kit.invisible import reveal_invisible, strip_invisible
 
 _COPY_BLOCK = 1024 * 1024
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+_ORIGINAL_NAME_CHARS = 512  # legalai.documents.models.ORIGINAL_NAME_CHARS
 
 
 @dataclass
@@ -32,6 +37,8 @@ class StagedFile:
     temp_path: Path
     sha256: str
     size: int
+    # The name the user gave (original_name_of); None: the same as ``filename``.
+    original_name: str | None = None
 
 
 @dataclass
@@ -48,12 +55,23 @@ class ArchiveLimits:
     max_ratio: int
     max_file_bytes: int
 
+    @property
+    def expansion(self) -> ExpansionLimits:
+        """The same limits for ZIP-based documents (DOCX), which are archives too."""
+        return ExpansionLimits(self.max_entries, self.max_total_bytes, self.max_ratio)
+
 
 def sanitize_filename(name: str, default: str = "document") -> str:
-    """A safe single path component: no directories, control characters or reserved names."""
+    """A safe single path component: no directories, control characters or reserved names.
+
+    Invisible characters (bidi overrides and isolates, zero-width and other format characters, see
+    :mod:`legalai.kit.invisible`) are removed, so that ``"invoice\\u202efdp.exe"`` is stored and shown
+    as ``invoicefdp.exe`` and cannot pass for a PDF. C0 controls become ``_`` as before.
+    """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFC", base)
-    base = _UNSAFE.sub("_", base).strip(" .")
+    base = _UNSAFE.sub("_", base)
+    base = strip_invisible(base).strip(" .")
     if not base or base in {".", ".."}:
         base = default
     if len(base.encode()) > 200:
@@ -62,6 +80,16 @@ def sanitize_filename(name: str, default: str = "document") -> str:
         stem = (stem if dot else base).encode()[: 200 - len(ext) - 1].decode(errors="ignore")
         base = f"{stem}.{ext}" if ext else stem
     return base
+
+
+def original_name_of(name: str) -> str:
+    """The name as the user gave it, storable and safe to show: what versions are decided by.
+
+    Only what cannot be stored or must not be shown raw is changed: Unicode NFC (a Mac sends
+    "é" decomposed, the same name), invisible characters written out as ``<U+202E>`` (NUL and
+    lone surrogates included), and a cut at 512 characters.
+    """
+    return reveal_invisible(unicodedata.normalize("NFC", name))[:_ORIGINAL_NAME_CHARS]
 
 
 def sanitize_folder(folder: str) -> str:
@@ -116,6 +144,9 @@ def _stage_entry(
     raw = PurePosixPath(info.filename.replace("\\", "/"))
     folder = sanitize_folder(str(raw.parent)) if str(raw.parent) != "." else ""
     filename = sanitize_filename(raw.name)
+    # The entry's whole path ("./a//b.txt" as "a/b.txt"): entries in folders that only look the same
+    # once sanitized ("a:b/x.txt", "a_b/x.txt") stay apart.
+    original = original_name_of(str(raw))
     if raw.is_absolute() or ".." in raw.parts or re.match(r"^[A-Za-z]:", info.filename):
         return Rejected(filename, folder, InvalidInput(f"Unsafe path in archive: {info.filename!r}"))
     mode = info.external_attr >> 16
@@ -133,7 +164,7 @@ def _stage_entry(
         return Rejected(filename, folder, exc)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         return Rejected(filename, folder, InvalidInput(f"{info.filename!r} cannot be decompressed: {exc}"))
-    return StagedFile(filename, folder, path, sha, size)
+    return StagedFile(filename, folder, path, sha, size, original)
 
 
 def _decompress(
@@ -175,6 +206,21 @@ def _check_entry_limits(
         raise PayloadTooLarge(
             f"{info.filename!r} expands more than {limits.max_ratio}x (a zip bomb?); refused"
         )
+
+
+def check_office_package(path: Path, limits: ArchiveLimits, *, name: str, label: str = "DOCX") -> None:
+    """Refuse a DOCX that expands like a zip bomb (:class:`PayloadTooLarge`) before it is stored.
+
+    Costs one streaming decompression (no memory), like the entries of a ZIP upload. A package
+    that cannot be read at all is let through: extraction fails it with the reason for the damage
+    (and checks the expansion again, in the sandbox, before parsing).
+    """
+    try:
+        check_package(path, limits.expansion, label=label)
+    except PackageTooLarge as exc:
+        raise PayloadTooLarge(f"{name!r}: {exc.reason}") from exc
+    except Exception:  # noqa: BLE001 - damaged, encrypted, odd compression: extraction says which
+        return
 
 
 def unsupported(filename: str, description: str) -> UnsupportedMediaType:

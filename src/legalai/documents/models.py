@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from legalai.kit.db import Base, BigIntPK, Timestamps, UUIDPk, utcnow
@@ -29,13 +30,29 @@ class ProcessingStatus(enum.StrEnum):
     failed = "failed"
 
 
+ORIGINAL_NAME_CHARS = 512  # a PostgreSQL index entry stays under its ~2.7 KB limit even in 4-byte UTF-8
+
+
+def _original_name_default(context: DefaultExecutionContext) -> str | None:
+    """Rows made without an original name (e-mail attachments) were named by us: the name is it."""
+    parameters: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    name = parameters.get("filename")
+    return name if isinstance(name, str) else None
+
+
 class Document(UUIDPk, Timestamps, Base):
-    """A logical document in a matter. Its content lives in versions; the current one is served."""
+    """A logical document in a matter. Its content lives in versions; the current one is served.
+
+    ``filename`` is the safe name that is stored and shown; ``original_name`` is the name the user
+    gave, and a new upload is a new version of this document only when the user's name is the same
+    (see :func:`legalai.documents.service.ingest_files`).
+    """
 
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_matter_path_name", "matter_id", "path", "filename"),
         Index("ix_documents_matter_created", "matter_id", "created_at"),
+        Index("ix_documents_matter_original", "matter_id", "original_name"),
     )
 
     organization_id: Mapped[str] = mapped_column(
@@ -49,11 +66,34 @@ class Document(UUIDPk, Timestamps, Base):
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     # Folder inside an uploaded archive ("" for top level), '/'-separated.
     path: Mapped[str] = mapped_column(String(1024), nullable=False, default="")
+    # The name as uploaded, before sanitizing (legalai.documents.intake.original_name_of): the client's
+    # file name as sent (it may hold directories: "../../etc/passwd"), an archive entry's path inside
+    # the archive, a file's path under the folder given to the CLI. Invisible characters are written
+    # out as <U+202E>, so it is safe to show. NULL only on rows made before it existed.
+    original_name: Mapped[str | None] = mapped_column(
+        String(ORIGINAL_NAME_CHARS), nullable=True, default=_original_name_default
+    )
     current_version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # Denormalized from the current version for listing and filtering.
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=ProcessingStatus.queued.value)
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class DocumentName(Base):
+    """Another name the same content was uploaded under (deduplicated: no version, no processing)."""
+
+    __tablename__ = "document_names"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    path: Mapped[str] = mapped_column(String(1024), nullable=False, default="")
+    original_name: Mapped[str] = mapped_column(String(ORIGINAL_NAME_CHARS), nullable=False)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
 class DocumentVersion(UUIDPk, Timestamps, Base):

@@ -11,7 +11,14 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
-from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
+from legalai.documents.models import (
+    Chunk,
+    Document,
+    DocumentName,
+    DocumentVersion,
+    Page,
+    ProcessingEvent,
+)
 from legalai.kit.errors import NotFound
 
 
@@ -92,15 +99,67 @@ class DocumentRepository:
     def _filtered(self, matter_id: str, flt: DocumentFilter) -> Select[Document]:
         return apply_filter(self._documents().where(Document.matter_id == matter_id), flt)
 
-    def find_by_name(self, matter_id: str, path: str, filename: str) -> Document | None:
+    def find_by_name(self, matter_id: str, path: str, original_name: str) -> Document | None:
+        """The uploaded (not attached) document the user named ``original_name`` in ``path``."""
         return self.session.scalar(
-            self._documents().where(
+            self._documents()
+            .where(
                 Document.matter_id == matter_id,
                 Document.path == path,
-                Document.filename == filename,
+                Document.original_name == original_name,
                 Document.parent_id.is_(None),
             )
+            .order_by(Document.created_at, Document.id)
+            .limit(1)
         )
+
+    def unused_filename(self, matter_id: str, path: str, filename: str) -> str:
+        """``filename``, or ``name (2).ext``, ``name (3).ext``... if an uploaded document in the same
+        folder is already shown under it."""
+        stem, dot, ext = filename.rpartition(".")
+        if not dot or not stem:
+            stem, ext = filename, ""
+        suffix = f".{ext}" if ext else ""
+        taken = set(
+            self.session.scalars(
+                select(Document.filename).where(
+                    Document.organization_id == self.principal.organization_id,
+                    Document.matter_id == matter_id,
+                    Document.path == path,
+                    Document.parent_id.is_(None),
+                    (Document.filename == filename)
+                    | Document.filename.startswith(f"{stem} (", autoescape=True),
+                )
+            ).all()
+        )
+        number = 1
+        candidate = filename
+        while candidate in taken:
+            number += 1
+            candidate = f"{stem} ({number}){suffix}"
+        return candidate
+
+    def names(self, document_id: str) -> Sequence[DocumentName]:
+        """The other names the document's content was uploaded under, oldest first."""
+        return self.session.scalars(
+            select(DocumentName)
+            .where(DocumentName.document_id == document_id)
+            .order_by(DocumentName.created_at, DocumentName.id)
+        ).all()
+
+    def names_of(self, document_ids: Sequence[str]) -> dict[str, list[DocumentName]]:
+        """:meth:`names` for several documents in one query (lists, not N+1)."""
+        found: dict[str, list[DocumentName]] = {d: [] for d in document_ids}
+        if not document_ids:
+            return found
+        rows = self.session.scalars(
+            select(DocumentName)
+            .where(DocumentName.document_id.in_(document_ids))
+            .order_by(DocumentName.created_at, DocumentName.id)
+        ).all()
+        for row in rows:
+            found[row.document_id].append(row)
+        return found
 
     def find_by_content(self, matter_id: str, sha256: str) -> Document | None:
         """The document whose current version has exactly this content, if any."""

@@ -25,12 +25,29 @@ class VersionOut(BaseModel):
     processed_at: UtcDateTime | None
 
 
+class DocumentNameOut(BaseModel):
+    """Another name the document's content was uploaded under."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    filename: str
+    path: str
+    original_name: str
+    created_at: UtcDateTime
+
+
 class DocumentOut(BaseModel):
     id: str
     matter_id: str
     parent_id: str | None
     filename: str
     path: str
+    # The name as uploaded (directories a client sent, an archive entry's path; invisible characters
+    # written as <U+202E>); versions are decided by it. ``filename`` is the safe name shown.
+    # The API always fills it ("" only where a DocumentOut is built by hand).
+    original_name: str = ""
+    # Other names the same content was uploaded under (deduplicated, not stored again).
+    additional_names: list[DocumentNameOut] = []
     kind: str
     status: str
     failure_reason: str | None = None
@@ -83,6 +100,12 @@ class UploadItem(BaseModel):
     kind: str | None = None
     deduplicated: bool = False
     error: UploadError | None = None
+    # The uploaded .zip this entry came from; null for a file uploaded as such.
+    archive: str | None = None
+    # The name as uploaded; ``filename`` is the name it is stored and shown under.
+    original_name: str | None = None
+    # Deduplicated, and the name was new to the document: recorded as one of its additional_names.
+    additional_name: bool = False
 
 
 class UploadResult(BaseModel):

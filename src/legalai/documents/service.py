@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION, detect_path
-from legalai.documents.intake import ArchiveLimits, Rejected, StagedFile, expand_zip, unsupported
-from legalai.documents.models import Document, DocumentVersion, ProcessingStatus
+from legalai.documents.intake import (
+    ArchiveLimits,
+    Rejected,
+    StagedFile,
+    check_office_package,
+    expand_zip,
+    unsupported,
+)
+from legalai.documents.models import Document, DocumentName, DocumentVersion, ProcessingStatus
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.db import after_commit
 from legalai.kit.errors import DomainError
@@ -38,6 +45,12 @@ class FileOutcome:
     kind: str | None = None
     deduplicated: bool = False
     error: DomainError | None = None
+    # The uploaded archive an entry came from (None for files uploaded as such).
+    archive: str | None = None
+    # The name as uploaded (legalai.documents.intake.original_name_of).
+    original_name: str | None = None
+    # Deduplicated, and this upload's name was new: recorded as another name of the document.
+    additional_name: bool = False
 
 
 @dataclass
@@ -88,41 +101,83 @@ def _ingest_archive(ctx: IntakeContext, matter_id: str, archive: StagedFile, rep
         return
     for entry in entries:
         if isinstance(entry, Rejected):
-            report.outcomes.append(FileOutcome(entry.filename, entry.folder, error=entry.error))
+            report.outcomes.append(
+                _from_archive(FileOutcome(entry.filename, entry.folder, error=entry.error), archive)
+            )
             continue
         try:
             fmt = detect_path(entry.temp_path)
             if fmt is not None and fmt.kind == "zip":
-                report.outcomes.append(
-                    FileOutcome(
-                        entry.filename,
-                        entry.folder,
-                        error=unsupported(entry.filename, "archives nested in archives are not expanded"),
-                    )
+                outcome = FileOutcome(
+                    entry.filename,
+                    entry.folder,
+                    error=unsupported(entry.filename, "archives nested in archives are not expanded"),
                 )
-                continue
-            report.outcomes.append(_ingest_one(ctx, matter_id, entry))
+            else:
+                outcome = _ingest_one(ctx, matter_id, entry)
+            report.outcomes.append(_from_archive(outcome, archive))
         finally:
             entry.temp_path.unlink(missing_ok=True)
 
 
+def _from_archive(outcome: FileOutcome, archive: StagedFile) -> FileOutcome:
+    """Tie an entry's outcome to its archive: two archives of one upload may hold the same names."""
+    outcome.archive = archive.filename
+    if outcome.error is not None:
+        error = outcome.error
+        outcome.error = type(error)(f"In {archive.filename!r}: {error.detail}", **error.extra)
+    return outcome
+
+
 def _ingest_one(ctx: IntakeContext, matter_id: str, staged: StagedFile) -> FileOutcome:
-    outcome = FileOutcome(staged.filename, staged.folder)
+    """Store and queue one file as a new document or a new version, or record its name (duplicate).
+
+    Versions are decided by the name the *user* gave (``original_name``), not by the sanitized
+    name: "../../etc/passwd" and "/etc/passwd", or an empty name and "..", are different names that
+    only become the same ("passwd", "upload") once made safe, and silently turning one into a
+    version of the other would hide a document behind another. Such a document is stored under a
+    visibly different name ("passwd (2)") so the two can be told apart in lists, search filters
+    and downloads, and its original name is kept and shown. The same original name in the same
+    folder is a new version, as before. (Two concurrent uploads may both pick "passwd (2)": names
+    are not unique in the database; the documents stay apart all the same.)
+
+    Identical content (matter-wide, by SHA-256, as before) is not stored or processed again; if it
+    comes under a name the document does not have yet, that name is recorded
+    (:class:`DocumentName`, listed as ``additional_names`` of the document) and the upload is
+    audited with it, so no upload goes unrecorded.
+    """
+    original = staged.original_name if staged.original_name is not None else staged.filename
+    outcome = FileOutcome(staged.filename, staged.folder, original_name=original)
     fmt = detect_path(staged.temp_path)
     if fmt is None or fmt.kind == "zip":
         outcome.error = unsupported(staged.filename, SUPPORTED_KINDS_DESCRIPTION)
         return outcome
+    if fmt.kind == "docx":
+        try:
+            check_office_package(staged.temp_path, ctx.limits, name=staged.filename)
+        except DomainError as exc:
+            outcome.error = exc
+            return outcome
     repo = DocumentRepository(ctx.session, ctx.principal)
     existing = repo.find_by_content(matter_id, staged.sha256)
     if existing is not None:
         version = repo.current_version(existing)
+        outcome.additional_name = _record_name(ctx, repo, existing, staged, original)
         return _fill(outcome, existing, version, deduplicated=True)
     key = blob_key(staged.sha256)
     with staged.temp_path.open("rb") as source:
         ctx.store.put(key, source, sha256=staged.sha256, size=staged.size)
-    doc = repo.find_by_name(matter_id, staged.folder, staged.filename)
+    doc = repo.find_by_name(matter_id, staged.folder, original)
     if doc is None:
-        doc = repo.add(Document(matter_id=matter_id, filename=staged.filename, path=staged.folder))
+        doc = repo.add(
+            Document(
+                matter_id=matter_id,
+                filename=repo.unused_filename(matter_id, staged.folder, staged.filename),
+                path=staged.folder,
+                original_name=original,
+            )
+        )
+    outcome.filename = doc.filename
     version = DocumentVersion(
         document_id=doc.id,
         organization_id=doc.organization_id,
@@ -145,6 +200,28 @@ def _ingest_one(ctx: IntakeContext, matter_id: str, staged: StagedFile) -> FileO
     queue_version(ctx.session, ctx.enqueue, version)
     log.info("document.queued", document_id=doc.id, version=version.number, kind=fmt.kind)
     return _fill(outcome, doc, version, deduplicated=False)
+
+
+def _record_name(
+    ctx: IntakeContext, repo: DocumentRepository, doc: Document, staged: StagedFile, original: str
+) -> bool:
+    """Record ``original`` (in ``staged.folder``) as another name of ``doc``; False if it has it."""
+    if (doc.path, doc.original_name or doc.filename) == (staged.folder, original):
+        return False
+    if any((n.path, n.original_name) == (staged.folder, original) for n in repo.names(doc.id)):
+        return False
+    ctx.session.add(
+        DocumentName(
+            document_id=doc.id,
+            filename=staged.filename,
+            path=staged.folder,
+            original_name=original,
+            request_id=ctx.request_id,
+        )
+    )
+    ctx.session.flush()
+    log.info("document.name_recorded", document_id=doc.id)
+    return True
 
 
 def queue_version(session: Session, enqueue: Enqueue, version: DocumentVersion) -> None:

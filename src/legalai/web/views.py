@@ -25,7 +25,7 @@ from legalai.accounts.principal import Principal, Unauthenticated
 from legalai.analysis.endpoints import analysis_body
 from legalai.analysis.repository import AnalysisRepository
 from legalai.audit.endpoints import audit_request
-from legalai.documents.endpoints import audit_document_view, document_out, upload_into_matter
+from legalai.documents.endpoints import audit_document_view, document_out, documents_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
 from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import FileOutcome
@@ -186,8 +186,7 @@ def _table(session: Session, principal: Principal, matter_id: str, offset: int) 
     repo = DocumentRepository(session, principal)
     offset = min(max(0, offset), MAX_OFFSET)
     rows, total = repo.list_in_matter(matter_id, offset=offset, limit=TABLE_PAGE)
-    current = repo.current_versions(rows)
-    items = [document_out(repo, d, current.get(d.current_version_id or "")) for d in rows]
+    items = documents_out(repo, rows)
     return p.DocumentTable(matter_id, items, total, offset, TABLE_PAGE, repo.counts_by_status(matter_id))
 
 
@@ -268,7 +267,7 @@ def document_page(
         matter=matter,
         pages=repo.pages(doc.current_version_id) if doc.current_version_id else [],
         parent=repo.get(doc.parent_id) if doc.parent_id else None,
-        children=[document_out(repo, c) for c in repo.children(doc.id)],
+        children=documents_out(repo, repo.children(doc.id)),
         pending=doc.status in p.PENDING,
     )
 

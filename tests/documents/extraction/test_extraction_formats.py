@@ -366,6 +366,21 @@ def test_email_headers_body_and_attachments(tmp_path: Path) -> None:
     assert b"Old message." in result.attachments[1].data
 
 
+def test_email_attachment_names_lose_bidi_and_zero_width_characters(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["From"] = "alice@example.com"
+    message["Subject"] = "Invoice"
+    message.set_content("See attached.")
+    message.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="invoice\u202efdp.exe"
+    )
+    message.add_attachment(b"notes", maintype="text", subtype="plain", filename="\u200bnotes\u2066.txt")
+    path = tmp_path / "bidi.eml"
+    path.write_bytes(message.as_bytes())
+    names = [a.filename for a in extract(path, "email", OPTIONS).attachments]
+    assert names == ["invoicefdp.exe", "notes.txt"]
+
+
 def test_email_html_only_body(tmp_path: Path) -> None:
     text = extract(_email(tmp_path, html_only=True), "email", OPTIONS).pages[0].text
     assert text.endswith("Subject: Draft settlement agreement\n\nPlease review the draft.\n")

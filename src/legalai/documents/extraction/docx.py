@@ -21,6 +21,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.part import Part
 from docx.package import Package
 
+from legalai.documents.extraction.ooxml import ExpansionLimits, check_package
 from legalai.documents.extraction.protocol import CorruptDocument, ExtractedPage, ExtractionResult
 
 __all__ = ["extract_docx"]
@@ -77,7 +78,10 @@ _XML_PARSER_OPTIONS: dict[str, Any] = {
 }
 
 
-def extract_docx(path: Path) -> ExtractionResult:
+def extract_docx(path: Path, limits: ExpansionLimits | None = None) -> ExtractionResult:
+    # Before python-docx reads any part into memory: a zip bomb is refused with its reason here
+    # instead of running into the sandbox's memory limit.
+    check_package(path, limits or ExpansionLimits(), label="DOCX")
     package = _open_package(path)
     main = package.main_document_part
     body = _xml(main).find(f"{_W}body")

@@ -22,6 +22,7 @@ from typing import Any
 from legalai.documents.extraction.html import html_to_text
 from legalai.documents.extraction.protocol import Attachment, ExtractedPage, ExtractionResult
 from legalai.documents.extraction.text import decode_text, normalize_newlines
+from legalai.kit.invisible import strip_invisible
 
 __all__ = ["extract_email"]
 
@@ -178,7 +179,8 @@ def _safe_filename(name: str | None) -> str | None:
     if not name:
         return None
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_FILENAME_CHARS.sub("_", name).strip(" ._")
+    # Bidi overrides and zero-width characters would let "invoice\u202efdp.exe" pass for a PDF.
+    name = strip_invisible(_UNSAFE_FILENAME_CHARS.sub("_", name)).strip(" ._")
     if not name:
         return None
     if len(name) <= _MAX_FILENAME:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from legalai.documents.extraction.docx import extract_docx
 from legalai.documents.extraction.email import extract_email
 from legalai.documents.extraction.html import extract_html
 from legalai.documents.extraction.ocr import extract_image
+from legalai.documents.extraction.ooxml import ExpansionLimits
 from legalai.documents.extraction.pdf import extract_pdf
 from legalai.documents.extraction.protocol import (
     CorruptDocument,
@@ -43,6 +44,9 @@ class ExtractionOptions:
     ocr_languages: str = "eng"  # Tesseract codes joined with "+", e.g. "eng+deu"
     ocr_dpi: int = 300
     ocr_min_chars: int = 16  # PDF pages with fewer visible characters are OCR'd; 0 disables OCR
+    # How far a DOCX (a ZIP package) may expand before it is refused as a zip bomb: the limits of
+    # ZIP uploads (Settings.max_archive_*).
+    package_limits: ExpansionLimits = field(default_factory=ExpansionLimits)
 
     def __post_init__(self) -> None:
         # Configuration mistakes must fail loudly here, not surface later as "corrupt document".
@@ -60,7 +64,7 @@ _EXTRACTORS: dict[str, _Extractor] = {
     "pdf": lambda path, o: extract_pdf(
         path, ocr_languages=o.ocr_languages, ocr_dpi=o.ocr_dpi, ocr_min_chars=o.ocr_min_chars
     ),
-    "docx": lambda path, o: extract_docx(path),
+    "docx": lambda path, o: extract_docx(path, o.package_limits),
     "text": lambda path, o: extract_text(path),
     "html": lambda path, o: extract_html(path),
     "email": lambda path, o: extract_email(path),

@@ -13,13 +13,19 @@
     return (item.path ? item.path + "/" : "") + item.filename;
   }
 
+  function fromArchive(li, item) {
+    if (item.archive) li.appendChild(el("span", "muted", " in " + item.archive));
+  }
+
   function acceptedLine(item) {
     var li = el("li");
     var link = el("a", null, displayName(item));
     link.href = "/documents/" + encodeURIComponent(item.document_id);
     li.appendChild(link);
+    fromArchive(li, item);
     var note = item.deduplicated
-      ? "identical content already in this matter"
+      ? "identical content already in this matter" +
+        (item.additional_name ? "; name recorded as another name of the document" : "")
       : [item.kind, "version " + item.version, item.status].filter(Boolean).join(", ");
     li.appendChild(el("span", "muted", " — " + note));
     return li;
@@ -28,6 +34,7 @@
   function rejectedLine(item) {
     var li = el("li");
     li.appendChild(el("strong", null, displayName(item)));
+    fromArchive(li, item);
     var reason = item.error ? item.error.title + ": " + item.error.detail : "rejected";
     li.appendChild(el("span", "muted", " — " + reason));
     return li;
