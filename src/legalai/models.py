@@ -12,7 +12,14 @@ from legalai.ai.models import (
 )
 from legalai.analysis.models import DocumentAnalysis, StoredPlaybook
 from legalai.ask.models import Conversation, ConversationTurn, DocumentSummary
-from legalai.documents.models import Chunk, Document, DocumentVersion, Page, ProcessingEvent
+from legalai.documents.models import (
+    Chunk,
+    Document,
+    DocumentVersion,
+    Page,
+    ProcessingEvent,
+    VersionStage,
+)
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
 
@@ -35,4 +42,5 @@ __all__ = [
     "Page",
     "ProcessingEvent",
     "StoredPlaybook",
+    "VersionStage",
 ]

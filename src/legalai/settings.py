@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     redis_namespace: str = "legalai"
     # How often each worker re-enqueues versions the database says are unfinished (lost messages).
     sweep_interval_seconds: float = 60.0
+    # How long queued work (a version, a follow-up stage, a summary) may wait for its message before
+    # the sweeper sends it again; unset means the job lease. Shorter only adds duplicate messages
+    # under a backlog (harmless, but they take queue room).
+    sweep_grace_seconds: float | None = Field(default=None, ge=0)
 
     # Uploads and archives
     max_upload_bytes: int = 200 * 1024 * 1024
@@ -287,6 +291,13 @@ class Settings(BaseSettings):
         if self.worker_mode is not None:
             return self.worker_mode
         return "external" if self.redis_url else "inprocess"
+
+    @property
+    def effective_sweep_grace_seconds(self) -> float:
+        """How long queued work waits before the sweeper sends it again."""
+        if self.sweep_grace_seconds is not None:
+            return self.sweep_grace_seconds
+        return float(self.job_lease_seconds)
 
     def problems(self) -> list[str]:
         """Everything that makes these settings unfit for their environment."""

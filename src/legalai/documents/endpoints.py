@@ -13,7 +13,14 @@ from starlette.background import BackgroundTask
 from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
 from legalai.documents.intake import StagedFile, sanitize_filename, stage_stream
-from legalai.documents.models import Document
+from legalai.documents.models import (
+    Document,
+    DocumentVersion,
+    ProcessingStatus,
+    Stage,
+    StageStatus,
+    VersionStage,
+)
 from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.documents.schemas import (
     DocumentList,
@@ -26,6 +33,7 @@ from legalai.documents.schemas import (
     VersionOut,
 )
 from legalai.documents.service import FileOutcome, delete_document, ingest_files
+from legalai.documents.stages import stages_of
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
 from legalai.kit.errors import DomainError, InvalidInput
 from legalai.kit.schemas import MAX_OFFSET, problem_response
@@ -37,7 +45,35 @@ router = APIRouter(tags=["documents"])
 MAX_PAGE_NUMBER = 10_000_000  # beyond any document; larger numbers would overflow the database integer
 
 
-def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
+# Stage durations shown among the document's timings, under the names they had as pipeline steps.
+STAGE_TIMINGS = {Stage.analysis.value: "analyze", Stage.embedding.value: "embed"}
+
+
+def stage_fields(
+    version: DocumentVersion, stages: dict[str, VersionStage] | None
+) -> tuple[dict[str, str | None], dict[str, float]]:
+    """The ``analysis_*``/``embedding_*`` fields of a version, and the finished stages' times."""
+    fields: dict[str, str | None] = {}
+    timings: dict[str, float] = {}
+    for stage in Stage:
+        row = (stages or {}).get(stage.value)
+        if row is not None:
+            status, error = row.status, row.error
+            if row.status == StageStatus.done.value and row.duration_ms is not None:
+                timings[STAGE_TIMINGS[stage.value]] = row.duration_ms
+        elif version.status in (ProcessingStatus.queued.value, ProcessingStatus.processing.value):
+            status, error = StageStatus.pending.value, None
+        else:  # failed to process, or made ready before stages existed
+            status, error = None, None
+        fields[f"{stage.value}_status"] = status
+        fields[f"{stage.value}_error"] = error
+    return fields, timings
+
+
+def document_out(
+    repo: DocumentRepository, doc: Document, stages: dict[str, dict[str, VersionStage]] | None = None
+) -> DocumentOut:
+    """``stages``: the versions' stage rows when the caller loaded them for many documents at once."""
     out = DocumentOut(
         id=doc.id,
         matter_id=doc.matter_id,
@@ -55,8 +91,12 @@ def document_out(repo: DocumentRepository, doc: Document) -> DocumentOut:
         out.page_count = v.page_count
         out.version = v.number
         out.size_bytes = v.size_bytes
-        out.timings = v.timings or {}
         out.metadata = v.extracted_metadata or {}
+        found = stages.get(v.id, {}) if stages is not None else stages_of(repo.session, [v.id]).get(v.id, {})
+        fields, stage_timings = stage_fields(v, found)
+        for name, value in fields.items():
+            setattr(out, name, value)
+        out.timings = {**(v.timings or {}), **stage_timings}
     return out
 
 
@@ -193,7 +233,10 @@ def list_documents(
         status=status_, kind=kind, path_prefix=path, created_from=created_from, created_to=created_to
     )
     rows, total = repo.list_in_matter(matter_id, flt, offset=offset, limit=limit)
-    return DocumentList(items=[document_out(repo, d) for d in rows], total=total, offset=offset, limit=limit)
+    stages = stages_of(session, [d.current_version_id for d in rows if d.current_version_id])
+    return DocumentList(
+        items=[document_out(repo, d, stages) for d in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
@@ -205,7 +248,14 @@ def get_document(document_id: str, session: DbSession, principal: PrincipalDep) 
 @router.get("/documents/{document_id}/versions", response_model=list[VersionOut])
 def list_versions(document_id: str, session: DbSession, principal: PrincipalDep) -> list[VersionOut]:
     repo = DocumentRepository(session, principal)
-    return [VersionOut.model_validate(v) for v in repo.versions(repo.get(document_id).id)]
+    versions = repo.versions(repo.get(document_id).id)
+    stages = stages_of(session, [v.id for v in versions])
+    out: list[VersionOut] = []
+    for v in versions:
+        item = VersionOut.model_validate(v)
+        fields, _timings = stage_fields(v, stages.get(v.id, {}))
+        out.append(item.model_copy(update=fields))
+    return out
 
 
 @router.get("/documents/{document_id}/history", response_model=list[ProcessingEventOut])
