@@ -202,7 +202,9 @@ def _wait_ready(
     raise AssertionError(f"documents not finished after {timeout}s: {states}")
 
 
-def _wait_analyzed(client: TestClient, document_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+def _wait_analyzed(
+    client: TestClient, document_ids: list[str], timeout: float = 60.0
+) -> list[dict[str, Any]]:
     return _wait_ready(client, document_ids, timeout, stages=True)
 
 
