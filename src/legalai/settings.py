@@ -166,8 +166,9 @@ class Settings(BaseSettings):
     # Chunking (characters; ~1,200 chars is ~300 tokens: good for search and for LLM context)
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150
-    # Retrieval: embed chunks while processing (else on first question), how many chunk vectors
-    # each process keeps in memory (256 floats each), and how deep each retriever looks before fusion.
+    # Retrieval: embed chunks in the embedding stage after processing (else on first question), how
+    # many chunk vectors each process keeps in memory (256 floats each), and how deep each retriever
+    # looks before fusion.
     retrieval_embed_in_pipeline: bool = True
     retrieval_cache_vectors: int = Field(default=400_000, ge=1000)
     retrieval_pool: int = Field(default=50, ge=5, le=1000)

@@ -24,6 +24,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import QueueJoinTimeout
 from dramatiq.middleware import CurrentMessage
 
 from legalai.ask.summary import pending_summaries
@@ -269,7 +270,10 @@ class JobQueue:
         while True:
             for queue in QUEUES:
                 left = max(0.001, deadline - time.monotonic())
-                self.broker.join(queue, timeout=int(left * 1000), fail_fast=False)
+                try:
+                    self.broker.join(queue, timeout=max(1, int(left * 1000)), fail_fast=False)
+                except QueueJoinTimeout as exc:
+                    raise TimeoutError(f"the in-process queues are not drained after {timeout} s") from exc
             if self._worker is not None:
                 self._worker.join()
             if not self._unfinished():

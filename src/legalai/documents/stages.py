@@ -51,6 +51,8 @@ EMBEDDING_OFF = (
 )
 NOTHING_TO_EMBED = "The document has no text to embed"
 SUPERSEDED = "A newer version of the document replaced this one"
+# The stage label in legalai_processing_stage_seconds: the names these had as steps of the processing job.
+METRIC_NAMES = {Stage.analysis.value: "analyze", Stage.embedding.value: "embed"}
 
 
 def create_stages(
@@ -239,7 +241,7 @@ class StageRunner:
             error or message,
             duration_ms,
         )
-        metrics.STAGE_SECONDS.labels(stage).observe(duration_ms / 1000)
+        metrics.STAGE_SECONDS.labels(METRIC_NAMES.get(stage, stage)).observe(duration_ms / 1000)
         log.info("stage.finished", status=status, ms=duration_ms)
 
     def _release(self, stage: str, version_id: str, me: str, exc: BaseException) -> None:
