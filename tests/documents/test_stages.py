@@ -266,3 +266,20 @@ def test_extraction_is_not_starved_by_a_backlog_of_analyses(
     last_ready = max(i for i, what in enumerate(order) if what == "ready")
     # At most the analysis already running when the rest of the uploads were queued.
     assert order[:last_ready].count("analysis") <= 1, order
+
+
+def test_join_drains_the_follow_up_stages_too(
+    runtime: Runtime, api: tuple[TestClient, str, str], wait_ready: Wait, monkeypatch: Any
+) -> None:
+    client, _org, matter = api
+    real = runtime.analysis.compute
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        threading.Event().wait(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runtime.analysis, "compute", slow)
+    [item] = upload(client, matter, ("msa.txt", CONTRACT))["accepted"]
+    runtime.queue.join()  # processing, then the stages it sent after commit
+    doc = client.get(f"/api/v1/documents/{item['document_id']}").json()
+    assert (doc["status"], doc["analysis_status"], doc["embedding_status"]) == ("ready", "done", "done")
