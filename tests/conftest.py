@@ -173,20 +173,50 @@ def matter_id(client: TestClient) -> str:
     return str(response.json()["id"])
 
 
-def _wait_ready(client: TestClient, document_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+STAGES_UNFINISHED = ("pending", "running")
+
+
+def _finished(doc: dict[str, Any], stages: bool) -> bool:
+    if doc["status"] not in ("ready", "failed"):
+        return False
+    if not stages or doc["status"] == "failed":
+        return True
+    return doc.get("analysis_status") not in STAGES_UNFINISHED and (
+        doc.get("embedding_status") not in STAGES_UNFINISHED
+    )
+
+
+def _wait_ready(
+    client: TestClient, document_ids: list[str], timeout: float = 60.0, *, stages: bool = False
+) -> list[dict[str, Any]]:
+    """Wait until the documents are ready (searchable) or failed; with ``stages``, until their
+    follow-up stages (analysis, embedding) have finished too."""
     deadline = time.monotonic() + timeout
     docs: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         docs = [client.get(f"/api/v1/documents/{d}").json() for d in document_ids]
-        if all(d["status"] in ("ready", "failed") for d in docs):
+        if all(_finished(d, stages) for d in docs):
             return docs
         time.sleep(0.1)
-    raise AssertionError(f"documents not finished after {timeout}s: {[d.get('status') for d in docs]}")
+    states = [(d.get("status"), d.get("analysis_status"), d.get("embedding_status")) for d in docs]
+    raise AssertionError(f"documents not finished after {timeout}s: {states}")
+
+
+def _wait_analyzed(
+    client: TestClient, document_ids: list[str], timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    return _wait_ready(client, document_ids, timeout, stages=True)
 
 
 @pytest.fixture
 def wait_ready() -> Callable[..., list[dict[str, Any]]]:
     return _wait_ready
+
+
+@pytest.fixture
+def wait_analyzed() -> Callable[..., list[dict[str, Any]]]:
+    """Like ``wait_ready``, and then until analysis and embedding are done (or failed, skipped)."""
+    return _wait_analyzed
 
 
 def upload(client: TestClient, matter: str, *files: tuple[str, bytes], expect: int = 202) -> dict[str, Any]:

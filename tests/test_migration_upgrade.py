@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from legalai.kit.db import make_engine
@@ -39,7 +41,7 @@ def test_upgrade_from_the_first_schema_with_data(database_url: str) -> None:
         engine.dispose()
 
 
-BEFORE_DOCUMENT_NAMES = "b2c3d4e5f6a7"
+BEFORE_DOCUMENT_NAMES = "7c4e1a9d2b60"  # the audit migration
 
 
 def test_document_names_migration_backfills_original_names(database_url: str) -> None:
@@ -76,3 +78,94 @@ def test_document_names_migration_backfills_original_names(database_url: str) ->
         assert rows == {"top": "a.txt", "entry": "contracts/2024/b.txt", "att": "c.pdf"}
     finally:
         engine.dispose()
+
+
+BEFORE_STAGES = "7a6ed0199504"  # the document names migration
+
+
+def _insert(conn: Any, table: str, values: dict[str, Any], *now: str) -> None:
+    """INSERT one row; the columns named in ``now`` get CURRENT_TIMESTAMP."""
+    columns = ", ".join(f'"{c}"' for c in [*values, *now])
+    params = ", ".join([f":{c}" for c in values] + ["CURRENT_TIMESTAMP"] * len(now))
+    conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({params})"), values)
+
+
+def test_upgrade_gives_ready_versions_their_follow_up_stages(database_url: str) -> None:
+    """Versions made ready before analysis and embedding were stages get stage rows saying what
+    the old pipeline left: done/failed analyses, a queued re-analysis pending, vectors done or not."""
+    engine = make_engine(database_url)
+    cases = [  # version status, analysis row status, chunk has a vector
+        ("ready", "ready", True),
+        ("ready", "failed", False),
+        ("ready", "queued", True),
+        ("ready", None, True),
+        ("failed", None, False),
+    ]
+    scope = {"organization_id": "o1", "matter_id": "m1"}
+    try:
+        downgrade(engine, BEFORE_STAGES)
+        with engine.begin() as conn:
+            _insert(conn, "organizations", {"id": "o1", "name": "F", "slug": "f"}, "created_at")
+            matter = {
+                "id": "m1",
+                "organization_id": "o1",
+                "name": "M",
+                "description": "",
+                "restricted": False,
+            }
+            _insert(conn, "matters", matter, "created_at")
+            for n, (status, analysis, vector) in enumerate(cases):
+                doc, version = f"d{n}", f"v{n}"
+                document = {"id": doc, **scope, "filename": doc, "path": "", "status": status, "kind": "text"}
+                _insert(
+                    conn, "documents", {**document, "current_version_id": version}, "created_at", "updated_at"
+                )
+                row = {
+                    "id": version,
+                    "document_id": doc,
+                    **scope,
+                    "number": 1,
+                    "sha256": version,
+                    "size_bytes": 1,
+                }
+                row |= {"kind": "text", "media_type": "text/plain", "blob_key": version, "status": status}
+                _insert(
+                    conn,
+                    "document_versions",
+                    {**row, "timings": "{}", "extracted_metadata": "{}", "attempts": 1},
+                    "created_at",
+                )
+                owned = {"version_id": version, "document_id": doc, **scope}
+                if status == "ready":
+                    chunk = {**owned, "ordinal": 0, "page_number": 1, "start": 0, "end": 4, "text": "text"}
+                    _insert(conn, "chunks", {**chunk, "embedding": b"\x00\x00" if vector else None})
+                if analysis:
+                    error = "boom" if analysis == "failed" else None
+                    found = {"id": version, **owned, "status": analysis, "error": error, "versions": "{}"}
+                    _insert(
+                        conn,
+                        "document_analyses",
+                        {**found, "fingerprint": "", "attempts": 1},
+                        "created_at",
+                        "updated_at",
+                    )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT version_id, stage, status, error FROM version_stages ORDER BY version_id, stage")
+            ).all()
+            unstamped = conn.scalar(text("SELECT count(*) FROM document_versions WHERE updated_at IS NULL"))
+    finally:
+        engine.dispose()
+    got = {(v, stage): (status, error is not None) for v, stage, status, error in rows}
+    assert got == {
+        ("v0", "analysis"): ("done", False),
+        ("v0", "embedding"): ("done", False),
+        ("v1", "analysis"): ("failed", True),
+        ("v1", "embedding"): ("skipped", True),
+        ("v2", "analysis"): ("pending", False),
+        ("v2", "embedding"): ("done", False),
+        ("v3", "analysis"): ("skipped", True),
+        ("v3", "embedding"): ("done", False),
+    }
+    assert unstamped == 0

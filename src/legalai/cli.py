@@ -404,7 +404,17 @@ def ingest(
                 }
             )
         if wait:
+            started = time.monotonic()
             _wait_for(runtime, principal, rows, timeout, show=not as_json)
+            if runtime.settings.effective_worker_mode == "inprocess":
+                # Searchable now; the follow-up stages (analysis, vectors) run in this process too,
+                # so finish them before it exits (else the next `legalai serve` picks them up).
+                if not as_json:
+                    err.print("analyzing and embedding (the documents are searchable already)...")
+                try:
+                    runtime.queue.join(timeout=max(1.0, timeout - (time.monotonic() - started)))
+                except TimeoutError:
+                    err.print("[yellow]analysis is not finished; `legalai serve` continues it[/yellow]")
         _print_ingest(rows, as_json)
         if any(r["status"] in ("failed", "rejected") for r in rows):
             raise typer.Exit(1)

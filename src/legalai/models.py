@@ -19,6 +19,7 @@ from legalai.documents.models import (
     DocumentVersion,
     Page,
     ProcessingEvent,
+    VersionStage,
 )
 from legalai.kit.db import Base
 from legalai.matters.models import Matter
@@ -43,4 +44,5 @@ __all__ = [
     "Page",
     "ProcessingEvent",
     "StoredPlaybook",
+    "VersionStage",
 ]

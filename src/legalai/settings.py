@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     redis_namespace: str = "legalai"
     # How often each worker re-enqueues versions the database says are unfinished (lost messages).
     sweep_interval_seconds: float = 60.0
+    # How long queued work (a version, a follow-up stage, a summary) may wait for its message before
+    # the sweeper sends it again; unset means the job lease. Shorter only adds duplicate messages
+    # under a backlog (harmless, but they take queue room).
+    sweep_grace_seconds: float | None = Field(default=None, ge=0)
 
     # Audit log: requests insert events "pending"; a background chainer in every API and worker
     # process links them into each organization's hash chain this often, this many per transaction.
@@ -188,8 +192,9 @@ class Settings(BaseSettings):
     # Chunking (characters; ~1,200 chars is ~300 tokens: good for search and for LLM context)
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150
-    # Retrieval: embed chunks while processing (else on first question), how many chunk vectors
-    # each process keeps in memory (256 floats each), and how deep each retriever looks before fusion.
+    # Retrieval: embed chunks in the embedding stage after processing (else on first question), how
+    # many chunk vectors each process keeps in memory (256 floats each), and how deep each retriever
+    # looks before fusion.
     retrieval_embed_in_pipeline: bool = True
     retrieval_cache_vectors: int = Field(default=400_000, ge=1000)
     retrieval_pool: int = Field(default=50, ge=5, le=1000)
@@ -337,6 +342,13 @@ class Settings(BaseSettings):
         if self.worker_mode is not None:
             return self.worker_mode
         return "external" if self.redis_url else "inprocess"
+
+    @property
+    def effective_sweep_grace_seconds(self) -> float:
+        """How long queued work waits before the sweeper sends it again."""
+        if self.sweep_grace_seconds is not None:
+            return self.sweep_grace_seconds
+        return float(self.job_lease_seconds)
 
     def problems(self) -> list[str]:
         """Everything that makes these settings unfit for their environment."""

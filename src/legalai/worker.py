@@ -1,31 +1,42 @@
 """The job queue (Dramatiq): a Redis broker when LEGALAI_REDIS_URL is set, an in-process broker and
 worker threads otherwise.
 
+Two queues: ``documents`` (extraction to searchable, ``documents.process``) and ``followup``
+(the analysis and embedding stages of ready versions, AI summaries). Both are consumed by the same
+workers (``legalai worker`` and the in-process one); follow-up actors have a lower priority, so a
+worker always takes waiting extraction first and a backlog of analyses never delays searchability.
+
 Messages carry only ids (version, organization, matter) and the request id. The database status is
-the truth: on start-up and then periodically, versions left ``queued`` or ``processing`` with an
-expired lease (a crash, a lost message) are enqueued again; the job's claim makes that harmless.
+the truth: on start-up and then periodically, work whose message is probably lost (a crash) is
+enqueued again: versions and stages queued for longer than ``sweep_grace_seconds``, or left
+processing/running under an expired lease. At start-up of the single in-process worker every
+unfinished job is sent again. Claims make a duplicate harmless: it finds the work finished, or
+under another worker's live lease and ends quietly.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import QueueJoinTimeout
 from dramatiq.middleware import CurrentMessage
 
-from legalai.analysis.service import queued_analyses
 from legalai.ask.summary import pending_summaries
-from legalai.documents.models import DocumentVersion
+from legalai.documents.models import DocumentVersion, Stage
+from legalai.documents.stages import StageRunner, release_stage_leases, stale_stages
 from legalai.documents.tasks import (
     DocumentProcessor,
     PermanentJobError,
     TransientJobError,
     release_leases,
     stale_versions,
+    worker_identity,
 )
 from legalai.kit.db import refresh_planner_statistics, transaction, utcnow
 from legalai.observability.logging import bound_contextvars, get_logger
@@ -34,6 +45,13 @@ from legalai.settings import Settings
 log = get_logger(__name__)
 
 QUEUE = "documents"
+FOLLOWUP_QUEUE = "followup"
+QUEUES = (QUEUE, FOLLOWUP_QUEUE)
+# Dramatiq takes the lowest number first from the messages a worker holds.
+PRIORITY_PROCESS = 0
+PRIORITY_EMBED = 10
+PRIORITY_ANALYZE = 20
+PRIORITY_SUMMARY = 30
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
@@ -55,7 +73,8 @@ class JobQueue:
     def __init__(self, settings: Settings, runtime: Any) -> None:
         self.settings = settings
         self.broker = make_broker(settings)
-        self.processor = DocumentProcessor(runtime, self.enqueue)
+        self.processor = DocumentProcessor(runtime, self.enqueue, self.send_stage)
+        self.stages = StageRunner(runtime)
         self._worker: dramatiq.Worker | None = None
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
@@ -64,20 +83,36 @@ class JobQueue:
             broker=self.broker,
             actor_name="documents.process",
             queue_name=QUEUE,
+            priority=PRIORITY_PROCESS,
             max_retries=settings.job_max_retries,
             min_backoff=settings.job_min_backoff_ms,
             max_backoff=settings.job_max_backoff_ms,
             throws=(PermanentJobError,),
             time_limit=int((settings.extraction_timeout_seconds + 600) * 1000),
         )
+        # The analysis stage (after processing, and re-analysis) and the embedding stage.
         self.analyze_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
             self._analyze,
             broker=self.broker,
             actor_name="documents.analyze",
-            queue_name=QUEUE,
+            queue_name=FOLLOWUP_QUEUE,
+            priority=PRIORITY_ANALYZE,
             max_retries=settings.job_max_retries,
             min_backoff=settings.job_min_backoff_ms,
             max_backoff=settings.job_max_backoff_ms,
+            throws=(PermanentJobError,),
+            time_limit=3_600_000,
+        )
+        self.embed_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+            self._embed,
+            broker=self.broker,
+            actor_name="documents.embed",
+            queue_name=FOLLOWUP_QUEUE,
+            priority=PRIORITY_EMBED,
+            max_retries=settings.job_max_retries,
+            min_backoff=settings.job_min_backoff_ms,
+            max_backoff=settings.job_max_backoff_ms,
+            throws=(PermanentJobError,),
             time_limit=3_600_000,
         )
 
@@ -85,7 +120,8 @@ class JobQueue:
             self._summarize,
             broker=self.broker,
             actor_name="documents.ai_summary",
-            queue_name=QUEUE,
+            queue_name=FOLLOWUP_QUEUE,
+            priority=PRIORITY_SUMMARY,
             max_retries=settings.ai_job_max_retries,
             min_backoff=settings.ai_job_min_backoff_ms,
             max_backoff=settings.ai_job_max_backoff_ms,
@@ -105,6 +141,10 @@ class JobQueue:
     def send_analysis(self, version_id: str, organization_id: str, matter_id: str) -> None:
         self.analyze_document.send(version_id, organization_id, matter_id)
 
+    def send_stage(self, stage: str, version_id: str, organization_id: str, matter_id: str) -> None:
+        actor = self.analyze_document if stage == Stage.analysis.value else self.embed_document
+        actor.send(version_id, organization_id, matter_id)
+
     def send_summary(self, version_id: str) -> None:
         self.summarize_document.send(version_id)
 
@@ -119,14 +159,30 @@ class JobQueue:
         log.info("summary.done", status=status)
 
     def _analyze(self, version_id: str, organization_id: str, matter_id: str) -> None:
-        """Re-analysis of one stored version (``legalai reanalyze``); idempotent."""
-        rt = self.processor.rt
-        with (
-            bound_contextvars(job="documents.analyze", version_id=version_id, matter_id=matter_id),
-            transaction(rt.sessions) as session,
-        ):
-            status = rt.analysis.analyze_version(session, version_id)
-        log.info("analysis.done", status=status)
+        """The analysis stage of one ready version (after processing, or a re-analysis)."""
+        self._stage(Stage.analysis.value, version_id, matter_id)
+
+    def _embed(self, version_id: str, organization_id: str, matter_id: str) -> None:
+        """The embedding stage: dense vectors of the version's chunks."""
+        self._stage(Stage.embedding.value, version_id, matter_id)
+
+    def _stage(self, stage: str, version_id: str, matter_id: str) -> None:
+        with bound_contextvars(job=f"stage.{stage}", version_id=version_id, matter_id=matter_id):
+            try:
+                status = self.stages.run(stage, version_id, worker_identity())
+            except PermanentJobError:
+                raise
+            except Exception as exc:
+                message = CurrentMessage.get_current_message()
+                retries = message.options.get("retries", 0) if message else 0
+                if retries >= self.settings.job_max_retries:
+                    self.stages.fail_after_retries(
+                        stage, version_id, f"The {stage} stage failed after {retries + 1} attempts: {exc}"
+                    )
+                    raise PermanentJobError(str(exc)) from exc
+                log.warning("stage.retry", error=str(exc), retries=retries)
+                raise
+        log.info("stage.job_done", status=status)
 
     def _run(self, version_id: str, organization_id: str, matter_id: str, request_id: str | None) -> None:
         with bound_contextvars(request_id=request_id, job="documents.process"):
@@ -148,38 +204,43 @@ class JobQueue:
     def start_worker(self, threads: int | None = None) -> None:
         self._worker = dramatiq.Worker(
             self.broker,
-            queues={QUEUE},
+            queues=set(QUEUES),
             worker_threads=threads or self.settings.worker_threads,
             worker_timeout=100,
         )
         self._worker.start()
 
     def recover(self, *, release_own_leases: bool = False) -> int:
-        """Enqueue every version the database says is unfinished. Returns how many.
+        """Enqueue the work the database says is unfinished and probably lost. Returns how many.
 
-        ``release_own_leases``: this is the only worker (in-process mode), so leases left by its
-        previous run are void and those jobs restart now rather than when the lease expires.
+        Queued versions, pending stages and waiting summaries are sent again only once they have
+        waited longer than ``sweep_grace_seconds`` (a backlog must not fill the queue with
+        duplicates); processing versions and running stages once their lease has expired.
+
+        ``release_own_leases``: this is the only worker (in-process mode, at start-up), so leases
+        left by its previous run are void and every unfinished job is sent again now.
         """
         with transaction(self.processor.rt.sessions) as session:
             if release_own_leases:
                 release_leases(session)
-            pending = stale_versions(session)
-            # Queued analyses are sent again only when they have waited longer than a job may run
-            # (or at start-up of the only worker), so the sweeper does not pile up duplicates.
+                release_stage_leases(session)
             since = (
-                None if release_own_leases else utcnow() - timedelta(seconds=self.settings.job_lease_seconds)
+                None
+                if release_own_leases
+                else utcnow() - timedelta(seconds=self.settings.effective_sweep_grace_seconds)
             )
-            analyses = queued_analyses(session, since)
+            pending = stale_versions(session, since)
+            stages = stale_stages(session, since)
             summaries = pending_summaries(session, since)
         for version_id, org, matter in pending:
             self.send(version_id, org, matter, None)
-        for version_id, org, matter in analyses:
-            self.send_analysis(version_id, org, matter)
+        for stage, version_id, org, matter in stages:
+            self.send_stage(stage, version_id, org, matter)
         for version_id in summaries:
             self.send_summary(version_id)
-        if pending or analyses or summaries:
-            log.info("queue.recovered", count=len(pending), analyses=len(analyses), summaries=len(summaries))
-        return len(pending) + len(analyses) + len(summaries)
+        if pending or stages or summaries:
+            log.info("queue.recovered", count=len(pending), stages=len(stages), summaries=len(summaries))
+        return len(pending) + len(stages) + len(summaries)
 
     def start_sweeper(self) -> None:
         interval_seconds = self.settings.sweep_interval_seconds
@@ -198,11 +259,36 @@ class JobQueue:
         self._sweeper.start()
 
     def join(self, timeout: float = 30.0) -> None:
-        """Wait until the in-process queue is drained (tests, CLI ingest)."""
-        if isinstance(self.broker, StubBroker):
-            self.broker.join(QUEUE, timeout=int(timeout * 1000))
+        """Wait until the in-process queues are drained, follow-up stages included (tests, CLI).
+
+        A processing job sends its stages when it finishes, and a stage may still be in a worker
+        thread when its queue looks empty, so both queues are joined until a pass finds nothing.
+        """
+        if not isinstance(self.broker, StubBroker):
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            for queue in QUEUES:
+                left = max(0.001, deadline - time.monotonic())
+                try:
+                    self.broker.join(queue, timeout=max(1, int(left * 1000)), fail_fast=False)
+                except QueueJoinTimeout as exc:
+                    raise TimeoutError(f"the in-process queues are not drained after {timeout} s") from exc
             if self._worker is not None:
                 self._worker.join()
+            if not self._unfinished():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the in-process queues are not drained after {timeout} s")
+
+    def _unfinished(self) -> int:
+        assert isinstance(self.broker, StubBroker)
+        return sum(
+            self.broker.queues[name].unfinished_tasks
+            for queue in QUEUES
+            for name in (queue, f"{queue}.DQ")
+            if name in self.broker.queues
+        )
 
     def stop(self) -> None:
         self._stop.set()

@@ -44,11 +44,12 @@ def _analysis(client: TestClient, doc_id: str) -> dict[str, Any]:
 
 
 def test_uploaded_contract_is_analyzed_and_served(
-    client: TestClient, matter_id: str, wait_ready: Callable[..., list[dict[str, Any]]]
+    client: TestClient, matter_id: str, wait_analyzed: Callable[..., list[dict[str, Any]]]
 ) -> None:
     doc_id = upload(client, matter_id, ("msa.txt", CONTRACT))["accepted"][0]["document_id"]
-    (doc,) = wait_ready(client, [doc_id])
-    assert doc["status"] == "ready" and "analyze" in doc["timings"]
+    (doc,) = wait_analyzed(client, [doc_id])
+    assert doc["status"] == "ready" and doc["analysis_status"] == "done" and doc["analysis_error"] is None
+    assert doc["embedding_status"] == "done" and {"analyze", "embed", "index"} <= set(doc["timings"])
     body = _analysis(client, doc_id)
     assert body["status"] == "ready" and body["version"] == 1
     for key in (
@@ -91,10 +92,10 @@ def test_analysis_of_unknown_or_unready_documents(client: TestClient) -> None:
 
 
 def test_playbook_upload_validation_and_reanalysis(
-    client: TestClient, matter_id: str, wait_ready: Callable[..., list[dict[str, Any]]]
+    client: TestClient, matter_id: str, wait_analyzed: Callable[..., list[dict[str, Any]]]
 ) -> None:
     doc_id = upload(client, matter_id, ("msa.txt", CONTRACT))["accepted"][0]["document_id"]
-    wait_ready(client, [doc_id])
+    wait_analyzed(client, [doc_id])
     before = _analysis(client, doc_id)
     assert not any(r["rule"] == "law-delaware-only" for r in before["risks"])
 
@@ -139,7 +140,7 @@ def test_playbook_upload_validation_and_reanalysis(
 
 
 def test_a_failing_analysis_does_not_fail_the_document(
-    client: TestClient, matter_id: str, wait_ready: Callable[..., list[dict[str, Any]]], monkeypatch: Any
+    client: TestClient, matter_id: str, wait_analyzed: Callable[..., list[dict[str, Any]]], monkeypatch: Any
 ) -> None:
     from legalai.analysis import service
 
@@ -148,8 +149,9 @@ def test_a_failing_analysis_does_not_fail_the_document(
 
     monkeypatch.setattr(service, "analyze_pages", explode)
     doc_id = upload(client, matter_id, ("msa.txt", CONTRACT))["accepted"][0]["document_id"]
-    (doc,) = wait_ready(client, [doc_id])
-    assert doc["status"] == "ready"
+    (doc,) = wait_analyzed(client, [doc_id])
+    assert doc["status"] == "ready" and doc["embedding_status"] == "done"
+    assert doc["analysis_status"] == "failed" and "analysis bug" in doc["analysis_error"]
     body = _analysis(client, doc_id)
     assert body["status"] == "failed" and "analysis bug" in body["error"]
     assert client.get(f"/documents/{doc_id}").status_code == 200
@@ -160,7 +162,7 @@ def test_a_failing_analysis_does_not_fail_the_document(
 
 
 def test_huge_empty_and_foreign_documents_complete(
-    tmp_path: Any, database_url: str, wait_ready: Callable[..., list[dict[str, Any]]]
+    tmp_path: Any, database_url: str, wait_analyzed: Callable[..., list[dict[str, Any]]]
 ) -> None:
     """10,000 pages (analysis capped, and saying so), an empty page, German: all ready, all analyzed."""
     from legalai.app import create_app
@@ -175,7 +177,7 @@ def test_huge_empty_and_foreign_documents_complete(
         german = ("Dieser Vertrag unterliegt deutschem Recht. Gerichtsstand ist München. " * 40).encode()
         accepted = upload(client, matter, ("huge.txt", huge), ("blank.txt", b"\f\f\n"), ("de.txt", german))
         ids = {a["filename"]: a["document_id"] for a in accepted["accepted"]}
-        docs = wait_ready(client, list(ids.values()), timeout=240)
+        docs = wait_analyzed(client, list(ids.values()), timeout=240)
         assert [d["status"] for d in docs] == ["ready"] * 3
         big = _analysis(client, ids["huge.txt"])
         assert big["stats"]["pages"] == 10_000 and big["stats"]["truncated"] is True

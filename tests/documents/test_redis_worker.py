@@ -128,6 +128,14 @@ def test_worker_killed_mid_document_recovers_exactly_once(
             while _status(client, small["document_id"])["status"] != "ready":
                 assert time.monotonic() < deadline, log.read_text()[-4000:]
                 time.sleep(0.1)
+            # `legalai worker` consumes the follow-up queue too: analysis and vectors get done.
+            while (
+                stages := {
+                    k: v for k, v in _status(client, small["document_id"]).items() if k.endswith("_status")
+                }
+            ) != {"analysis_status": "done", "embedding_status": "done"}:
+                assert time.monotonic() < deadline, (stages, log.read_text()[-4000:])
+                time.sleep(0.1)
         finally:
             for proc in (first, second):
                 if proc is not None and proc.poll() is None:

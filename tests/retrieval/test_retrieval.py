@@ -65,7 +65,8 @@ def test_span_matching_follows_the_convention() -> None:
 def _ingest(client: TestClient, matter_id: str, wait_ready: WaitReady, *files: tuple[str, str]) -> list[str]:
     body = upload(client, matter_id, *[(n, t.encode()) for n, t in files])
     ids = [a["document_id"] for a in body["accepted"]]
-    assert all(d["status"] == "ready" for d in wait_ready(client, ids))
+    # Ready is searchable; the vectors come with the embedding stage, waited for here too.
+    assert all(d["status"] == "ready" for d in wait_ready(client, ids, stages=True))
     return ids
 
 

@@ -10,15 +10,21 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 
-from legalai.analysis.models import AnalysisStatus, DocumentAnalysis, StoredPlaybook
+from legalai.analysis.models import AnalysisStatus, StoredPlaybook
 from legalai.analysis.repository import AnalysisRepository
-from legalai.analysis.service import active_playbook, get_analysis, matter_progress, reanalyze_matter
+from legalai.analysis.service import (
+    AnalysisState,
+    active_playbook,
+    get_analysis,
+    matter_progress,
+    reanalyze_matter,
+)
 from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import audit_document_view
 from legalai.documents.models import Document
 from legalai.documents.repository import DocumentRepository
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep
-from legalai.kit.errors import InvalidInput
+from legalai.kit.errors import Conflict, InvalidInput
 from legalai.kit.schemas import problem_response
 from legalai.matters.repository import MatterRepository
 
@@ -26,20 +32,23 @@ router = APIRouter(tags=["analysis"])
 MAX_PLAYBOOK_BYTES = 256 * 1024
 
 
-def analysis_body(doc: Document, row: DocumentAnalysis, version_number: int) -> dict[str, Any]:
+def analysis_body(doc: Document, state: AnalysisState, version_number: int) -> dict[str, Any]:
+    row = state.row
     body: dict[str, Any] = {
         "document_id": doc.id,
         "filename": doc.filename,
         "version": version_number,
-        "status": row.status,
-        "error": row.error,
-        "analyzed_at": row.updated_at.isoformat() if row.updated_at else None,
-        "versions": row.versions,
-        "has_result": bool(row.result),
+        "status": state.status,
+        "stage_status": state.stage,
+        "error": row.error if row is not None and row.error else state.stage_error,
+        "analyzed_at": row.updated_at.isoformat() if row is not None and row.updated_at else None,
+        "versions": row.versions if row is not None else {},
+        "has_result": bool(row is not None and row.result),
     }
-    if row.result:
+    if row is not None and row.result:
         body.update(row.result)
         body["versions"] = row.versions  # what produced the stored result
+        body["status"] = state.status  # a result may carry no status, but never override it
     return body
 
 
@@ -54,12 +63,13 @@ def document_analysis(
     """The stored analysis of the current version: key terms, clauses, citations, personal data,
     deadlines, risks and summary; every span has ``page``, ``start``, ``end`` and ``text``.
 
-    ``status`` is ``ready``, ``failed`` (``error`` says why) or ``queued`` (a re-analysis is
-    pending; the previous result, if any, is still shown)."""
-    doc, row = get_analysis(session, principal, document_id)
+    ``status`` is ``ready``, ``failed`` (``error`` says why), or ``pending``/``running`` while the
+    analysis stage has not finished (the document is searchable before it is analyzed; during a
+    re-analysis the previous result, if any, is still shown: ``has_result``)."""
+    doc, state = get_analysis(session, principal, document_id)
     version = DocumentRepository(session, principal).current_version(doc)
     audit_document_view(request, session, principal, doc, version.number, via="analysis")
-    return analysis_body(doc, row, version.number)
+    return analysis_body(doc, state, version.number)
 
 
 def _ics_response(body: str, filename: str) -> Response:
@@ -94,7 +104,11 @@ def _deadline_items(filename: str, result: dict[str, Any] | None) -> list[tuple[
 @router.get(
     "/documents/{document_id}/deadlines.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, 404: problem_response("Unknown document")},
+    responses={
+        200: {"content": {"text/calendar": {}}},
+        404: problem_response("Unknown document"),
+        409: problem_response("The document is not analyzed yet (its analysis is pending or running)"),
+    },
 )
 def document_deadlines_ics(
     document_id: str, request: Request, session: DbSession, principal: PrincipalDep
@@ -102,10 +116,15 @@ def document_deadlines_ics(
     """The document's dated deadlines as an iCalendar file (one all-day event each)."""
     from legalai.analysis.ics import deadlines_to_ics
 
-    doc, row = get_analysis(session, principal, document_id)
+    doc, state = get_analysis(session, principal, document_id)
+    if (state.row is None or not state.row.result) and state.stage in ("pending", "running"):
+        raise Conflict(
+            f"The analysis of this document is {state.stage}; its deadlines are known once it is done",
+            analysis_status=state.stage,
+        )
     version = DocumentRepository(session, principal).current_version(doc)
     audit_document_view(request, session, principal, doc, version.number, via="deadlines")
-    items = _deadline_items(doc.filename, row.result)
+    items = _deadline_items(doc.filename, state.row.result if state.row is not None else None)
     return _ics_response(deadlines_to_ics(items, f"Deadlines: {doc.filename}"), "deadlines.ics")
 
 

@@ -1,11 +1,12 @@
 """Running, storing and refreshing analyses; organizations' playbooks.
 
-An analysis is computed in the processing job right after extraction (outside any transaction)
-and stored with the document version in the job's final transaction. A failing analysis never
-fails the document: it is stored as ``failed`` with its reason. ``reanalyze_matter`` marks the
-out-of-date analyses of a matter ``queued`` and enqueues one ``documents.analyze`` job each;
-progress is read back from the database (``matter_progress``), and the worker's sweeper
-re-enqueues queued analyses after a crash, so nothing is lost.
+An analysis is the ``analysis`` stage of a version (``legalai.documents.stages``): a job of its
+own, sent when the version becomes ready (searchable), computed outside any transaction and stored
+(``AnalysisService.store``) in the stage's finishing transaction. A failing analysis never fails
+the document: it is stored as ``failed`` with its reason. ``reanalyze_matter`` puts the analysis
+stage of a matter's out-of-date versions back to ``pending`` and enqueues one ``documents.analyze``
+job each; progress is read back from the database (``matter_progress``), and the worker's sweeper
+re-enqueues pending stages after a crash, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -17,17 +18,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
 from legalai.analysis.models import AnalysisStatus, DocumentAnalysis, StoredPlaybook
 from legalai.analysis.pipeline import Analyzers, PageText, analyze_pages, load_clause_model
 from legalai.analysis.repository import AnalysisRepository
-from legalai.documents.models import Document, DocumentVersion, Page, ProcessingStatus
+from legalai.documents.models import (
+    Document,
+    DocumentVersion,
+    ProcessingStatus,
+    Stage,
+    StageStatus,
+    VersionStage,
+)
 from legalai.kit.db import after_commit, utcnow
 from legalai.kit.errors import InvalidInput, NotFound
 from legalai.observability.logging import get_logger
@@ -135,24 +142,6 @@ class AnalysisService:
         row.updated_at = utcnow()
         session.flush()
 
-    def analyze_version(self, session: Session, version_id: str) -> str:
-        """The re-analysis job's body: recompute from the stored pages. Returns the new status."""
-        version = session.get(DocumentVersion, version_id)
-        if version is None or version.status != ProcessingStatus.ready.value:
-            return "gone"
-        row = session.scalar(select(DocumentAnalysis).where(DocumentAnalysis.version_id == version_id))
-        if row is not None and row.status != AnalysisStatus.queued:
-            return "done"  # a duplicate delivery: another job already refreshed it
-        pages = [
-            PageText(number, text)
-            for number, text in session.execute(
-                select(Page.number, Page.text).where(Page.version_id == version_id).order_by(Page.number)
-            ).all()
-        ]
-        outcome = self.compute(session, version.organization_id, pages)
-        self.store(session, version, outcome)
-        return outcome.status
-
 
 def active_playbook(session: Session, organization_id: str) -> StoredPlaybook | None:
     return session.scalar(
@@ -163,21 +152,55 @@ def active_playbook(session: Session, organization_id: str) -> StoredPlaybook | 
     )
 
 
-def get_analysis(
-    session: Session, principal: Principal, document_id: str
-) -> tuple[Document, DocumentAnalysis]:
+UNFINISHED = (StageStatus.pending.value, StageStatus.running.value)
+
+
+@dataclass
+class AnalysisState:
+    """What is known about the analysis of a document's current version."""
+
+    row: DocumentAnalysis | None  # the stored result (possibly a previous one during a re-analysis)
+    stage: str | None  # pending, running, done, failed, skipped (None: nothing recorded)
+    stage_error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``pending`` or ``running`` while the analysis stage has not finished (a stored earlier
+        result, if any, is still served with it); else the stored result's ``ready``/``failed``."""
+        if self.stage in UNFINISHED:
+            return self.stage
+        if self.row is not None:
+            return self.row.status
+        return AnalysisStatus.failed
+
+
+def analysis_state(session: Session, principal: Principal, doc: Document) -> AnalysisState | None:
+    """The analysis state of ``doc``'s current version, or None if there is none and none will come
+    (the document failed to process, analysis is switched off or was skipped)."""
+    if doc.current_version_id is None:
+        return None
+    row = AnalysisRepository(session, principal).for_document(doc.id)
+    stage = session.get(VersionStage, (doc.current_version_id, Stage.analysis.value))
+    if doc.status in (ProcessingStatus.queued.value, ProcessingStatus.processing.value):
+        return AnalysisState(row, StageStatus.pending.value)
+    if stage is None:
+        return AnalysisState(row, None) if row is not None else None
+    if row is None and stage.status not in (*UNFINISHED, StageStatus.failed.value):
+        return None
+    return AnalysisState(row, stage.status, stage.error)
+
+
+def get_analysis(session: Session, principal: Principal, document_id: str) -> tuple[Document, AnalysisState]:
     from legalai.documents.repository import DocumentRepository
 
     repo = DocumentRepository(session, principal)
     doc = repo.get(document_id)
     if doc.current_version_id is None:
         raise NotFound("This document has no content yet")
-    row = AnalysisRepository(session, principal).for_document(doc.id)
-    if row is None:
-        if doc.status in (ProcessingStatus.queued.value, ProcessingStatus.processing.value):
-            raise NotFound("The document is still being processed; its analysis is not ready yet")
+    state = analysis_state(session, principal, doc)
+    if state is None:
         raise NotFound("This document has no analysis (it failed to process, or analysis is switched off)")
-    return doc, row
+    return doc, state
 
 
 # ---- re-analysis of a matter ------------------------------------------------------------------------
@@ -220,15 +243,20 @@ def matter_progress(
     versions = _current_versions(matter_id, organization_id).subquery()
     total = session.scalar(select(func.count()).select_from(versions)) or 0
     rows = session.execute(
-        select(DocumentAnalysis.status, DocumentAnalysis.fingerprint, func.count())
-        .where(DocumentAnalysis.version_id.in_(select(versions.c.id)))
-        .group_by(DocumentAnalysis.status, DocumentAnalysis.fingerprint)
+        select(VersionStage.status, DocumentAnalysis.status, DocumentAnalysis.fingerprint, func.count())
+        .select_from(versions)
+        .outerjoin(
+            VersionStage,
+            (VersionStage.version_id == versions.c.id) & (VersionStage.stage == Stage.analysis.value),
+        )
+        .outerjoin(DocumentAnalysis, DocumentAnalysis.version_id == versions.c.id)
+        .group_by(VersionStage.status, DocumentAnalysis.status, DocumentAnalysis.fingerprint)
     ).all()
     up_to_date = queued = failed = 0
-    for status, row_fingerprint, count in rows:
+    for stage_status, status, row_fingerprint, count in rows:
         is_current = row_fingerprint == current
-        if status == AnalysisStatus.queued:
-            queued += count
+        if stage_status in UNFINISHED:
+            queued += count  # pending or running: the analysis stage has not finished
         elif status == AnalysisStatus.failed and is_current:
             failed += count
         elif status == AnalysisStatus.ready and is_current:
@@ -245,10 +273,11 @@ def reanalyze_matter(
     *,
     force: bool = False,
 ) -> list[str]:
-    """Mark the matter's out-of-date analyses queued and enqueue them after commit.
+    """Put the analysis stage of the matter's out-of-date versions back to pending and enqueue them
+    after commit. With ``force`` every ready document is re-analyzed. Returns the version ids
+    queued."""
+    from legalai.documents.stages import mark_pending
 
-    With ``force`` every ready document is re-analyzed. Returns the version ids queued.
-    """
     if not service.enabled:
         raise InvalidInput("Analysis is switched off on this server (LEGALAI_ANALYSIS_ENABLED=false)")
     current = service.current_fingerprint(session, organization_id)
@@ -259,10 +288,18 @@ def reanalyze_matter(
             select(DocumentAnalysis).where(DocumentAnalysis.version_id.in_(version_ids))
         ).all()
     }
+    stages = {
+        row.version_id: row.status
+        for row in session.scalars(
+            select(VersionStage).where(
+                VersionStage.version_id.in_(version_ids), VersionStage.stage == Stage.analysis.value
+            )
+        ).all()
+    }
     queued: list[str] = []
     for version_id in version_ids:
         row = existing.get(version_id)
-        if row is not None and row.status == AnalysisStatus.queued:
+        if stages.get(version_id) == StageStatus.pending.value:
             queued.append(version_id)  # already waiting; sent again, the job is idempotent
             continue
         if (
@@ -270,45 +307,18 @@ def reanalyze_matter(
             and not force
             and row.fingerprint == current
             and row.status == AnalysisStatus.ready
+            and stages.get(version_id) != StageStatus.running.value
         ):
             continue
-        if row is None:
-            version = session.get(DocumentVersion, version_id)
-            assert version is not None
-            session.add(
-                DocumentAnalysis(
-                    version_id=version_id,
-                    document_id=version.document_id,
-                    organization_id=organization_id,
-                    matter_id=matter_id,
-                    status=AnalysisStatus.queued,
-                    versions={},
-                    fingerprint="",
-                    attempts=0,
-                )
-            )
-        else:
-            session.execute(
-                update(DocumentAnalysis)
-                .where(DocumentAnalysis.id == row.id)
-                .values(status=AnalysisStatus.queued, updated_at=utcnow())
-            )
+        version = session.get(DocumentVersion, version_id)
+        assert version is not None
+        # A run in progress (with what may be the old playbook) loses its lease: the new job counts.
+        mark_pending(session, version, Stage.analysis.value)
         queued.append(version_id)
     session.flush()
     for version_id in queued:
         after_commit(session, functools.partial(send, version_id, organization_id, matter_id))
     return queued
-
-
-def queued_analyses(session: Session, waiting_since: datetime | None = None) -> list[tuple[str, str, str]]:
-    """Analyses waiting for a job (queued before ``waiting_since`` if given: probably lost)."""
-    stmt = select(
-        DocumentAnalysis.version_id, DocumentAnalysis.organization_id, DocumentAnalysis.matter_id
-    ).where(DocumentAnalysis.status == AnalysisStatus.queued)
-    if waiting_since is not None:
-        stmt = stmt.where(DocumentAnalysis.updated_at < waiting_since)
-    rows = session.execute(stmt).all()
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _ms(started: float) -> float:

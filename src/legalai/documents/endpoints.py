@@ -14,7 +14,15 @@ from starlette.background import BackgroundTask
 from legalai.accounts.principal import Principal
 from legalai.audit.endpoints import audit_request
 from legalai.documents.intake import StagedFile, original_name_of, sanitize_filename, stage_stream
-from legalai.documents.models import Document, DocumentName, DocumentVersion
+from legalai.documents.models import (
+    Document,
+    DocumentName,
+    DocumentVersion,
+    ProcessingStatus,
+    Stage,
+    StageStatus,
+    VersionStage,
+)
 from legalai.documents.repository import DocumentFilter, DocumentRepository
 from legalai.documents.schemas import (
     DocumentList,
@@ -28,6 +36,7 @@ from legalai.documents.schemas import (
     VersionOut,
 )
 from legalai.documents.service import FileOutcome, delete_document, ingest_files
+from legalai.documents.stages import stages_of
 from legalai.kit.deps import DbSession, PrincipalDep, RuntimeDep, request_id
 from legalai.kit.errors import DomainError, InvalidInput
 from legalai.kit.schemas import MAX_OFFSET, problem_response
@@ -39,13 +48,40 @@ router = APIRouter(tags=["documents"])
 MAX_PAGE_NUMBER = 10_000_000  # beyond any document; larger numbers would overflow the database integer
 
 
+# Stage durations shown among the document's timings, under the names they had as pipeline steps.
+STAGE_TIMINGS = {Stage.analysis.value: "analyze", Stage.embedding.value: "embed"}
+
+
+def stage_fields(
+    version: DocumentVersion, stages: dict[str, VersionStage] | None
+) -> tuple[dict[str, str | None], dict[str, float]]:
+    """The ``analysis_*``/``embedding_*`` fields of a version, and the finished stages' times."""
+    fields: dict[str, str | None] = {}
+    timings: dict[str, float] = {}
+    for stage in Stage:
+        row = (stages or {}).get(stage.value)
+        if row is not None:
+            status, error = row.status, row.error
+            if row.status == StageStatus.done.value and row.duration_ms is not None:
+                timings[STAGE_TIMINGS[stage.value]] = row.duration_ms
+        elif version.status in (ProcessingStatus.queued.value, ProcessingStatus.processing.value):
+            status, error = StageStatus.pending.value, None
+        else:  # failed to process, or made ready before stages existed
+            status, error = None, None
+        fields[f"{stage.value}_status"] = status
+        fields[f"{stage.value}_error"] = error
+    return fields, timings
+
+
 def document_out(
     repo: DocumentRepository,
     doc: Document,
     current: DocumentVersion | None = None,
     names: Sequence[DocumentName] | None = None,
+    stages: dict[str, dict[str, VersionStage]] | None = None,
 ) -> DocumentOut:
-    """The API form of a document; ``current`` and ``names`` when the caller has them already."""
+    """The API form of a document; ``current``, ``names`` and ``stages`` (the versions' stage
+    rows) when the caller loaded them for many documents at once."""
     out = DocumentOut(
         id=doc.id,
         matter_id=doc.matter_id,
@@ -67,8 +103,12 @@ def document_out(
         out.page_count = v.page_count
         out.version = v.number
         out.size_bytes = v.size_bytes
-        out.timings = v.timings or {}
         out.metadata = v.extracted_metadata or {}
+        found = stages.get(v.id, {}) if stages is not None else stages_of(repo.session, [v.id]).get(v.id, {})
+        fields, stage_timings = stage_fields(v, found)
+        for name, value in fields.items():
+            setattr(out, name, value)
+        out.timings = {**(v.timings or {}), **stage_timings}
     return out
 
 
@@ -76,7 +116,8 @@ def documents_out(repo: DocumentRepository, docs: Sequence[Document]) -> list[Do
     """API forms of a page of documents: versions and names in one query each, not per row."""
     current = repo.current_versions(docs)
     names = repo.names_of([d.id for d in docs])
-    return [document_out(repo, d, current.get(d.current_version_id or ""), names[d.id]) for d in docs]
+    stages = stages_of(repo.session, [d.current_version_id for d in docs if d.current_version_id])
+    return [document_out(repo, d, current.get(d.current_version_id or ""), names[d.id], stages) for d in docs]
 
 
 def stage_uploads(runtime: Runtime, files: list[UploadFile]) -> list[StagedFile]:
@@ -235,7 +276,14 @@ def get_document(document_id: str, session: DbSession, principal: PrincipalDep) 
 @router.get("/documents/{document_id}/versions", response_model=list[VersionOut])
 def list_versions(document_id: str, session: DbSession, principal: PrincipalDep) -> list[VersionOut]:
     repo = DocumentRepository(session, principal)
-    return [VersionOut.model_validate(v) for v in repo.versions(repo.get(document_id).id)]
+    versions = repo.versions(repo.get(document_id).id)
+    stages = stages_of(session, [v.id for v in versions])
+    out: list[VersionOut] = []
+    for v in versions:
+        item = VersionOut.model_validate(v)
+        fields, _timings = stage_fields(v, stages.get(v.id, {}))
+        out.append(item.model_copy(update=fields))
+    return out
 
 
 @router.get("/documents/{document_id}/history", response_model=list[ProcessingEventOut])

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -38,6 +39,24 @@ def _original_name_default(context: DefaultExecutionContext) -> str | None:
     parameters: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
     name = parameters.get("filename")
     return name if isinstance(name, str) else None
+
+
+class Stage(enum.StrEnum):
+    """Follow-up stages of a ready (searchable) version, each its own job."""
+
+    analysis = "analysis"
+    embedding = "embedding"
+
+
+class StageStatus(enum.StrEnum):
+    pending = "pending"  # waiting for its job
+    running = "running"  # claimed by a worker under a lease
+    done = "done"
+    failed = "failed"  # ``error`` says why; the document stays ready
+    skipped = "skipped"  # switched off, nothing to do, or the version was superseded
+
+
+STAGE_FINISHED = (StageStatus.done.value, StageStatus.failed.value, StageStatus.skipped.value)
 
 
 class Document(UUIDPk, Timestamps, Base):
@@ -128,6 +147,36 @@ class DocumentVersion(UUIDPk, Timestamps, Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Last change of the row (status, lease): how long a queued version has waited (the sweeper's
+    # grace). NULL only for rows older than the column.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, default=utcnow, onupdate=utcnow
+    )
+
+
+class VersionStage(Base):
+    """One follow-up stage (analysis, embedding) of a version: created ``pending`` (or ``skipped``)
+    when the version becomes ready, then claimed, run and finished by its own job, like the
+    processing job itself (lease, idempotent finish). A failed stage never fails the document."""
+
+    __tablename__ = "version_stages"
+    __table_args__ = (Index("ix_version_stages_status", "status"),)
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    matter_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=StageStatus.pending.value)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
 
 
 class Page(Base):

@@ -23,6 +23,11 @@ class VersionOut(BaseModel):
     attempts: int
     created_at: UtcDateTime
     processed_at: UtcDateTime | None
+    # Follow-up stages of a ready version (see DocumentOut); None before the version is ready.
+    analysis_status: str | None = None
+    analysis_error: str | None = None
+    embedding_status: str | None = None
+    embedding_error: str | None = None
 
 
 class DocumentNameOut(BaseModel):
@@ -56,6 +61,14 @@ class DocumentOut(BaseModel):
     size_bytes: int | None = None
     timings: dict[str, float] = {}
     metadata: dict[str, Any] = {}
+    # ``status`` ready means searchable (pages, chunks, full-text index). Analysis and embedding
+    # follow as stages of their own: pending, running, done, failed (``*_error`` says why; the
+    # document stays ready) or skipped (switched off, nothing to do). Questions asked before the
+    # embedding stage is done still work: missing vectors are computed on demand.
+    analysis_status: str | None = None
+    analysis_error: str | None = None
+    embedding_status: str | None = None
+    embedding_error: str | None = None
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

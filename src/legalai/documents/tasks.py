@@ -3,7 +3,13 @@
 Idempotent by construction: a version is claimed with a lease in one UPDATE, and its pages and
 chunks are replaced and the version marked ``ready`` in one transaction that first checks the
 lease is still ours. A job delivered twice, or re-delivered after its worker was killed, either
-finds the version finished and does nothing, or redoes it from scratch without duplicates.
+finds the version finished and does nothing, finds it under another worker's live lease and ends
+quietly (that worker finishes it, or the sweeper sends it again once the lease has expired), or
+redoes it from scratch without duplicates.
+
+``ready`` means searchable: pages, chunks and the full-text index. Analysis and embedding are
+follow-up stages (``legalai.documents.stages``) whose rows the same transaction creates and
+whose jobs are sent after it commits.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +29,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from legalai.accounts.service import system_principal
-from legalai.analysis.pipeline import PageText
-from legalai.analysis.service import AnalysisOutcome
-from legalai.documents.chunking import ChunkSpan, chunk_pages
+from legalai.documents.chunking import chunk_pages
 from legalai.documents.extraction.protocol import ExtractionError, ExtractionResult
 from legalai.documents.models import (
     Chunk,
@@ -37,10 +41,11 @@ from legalai.documents.models import (
 )
 from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import queue_version
+from legalai.documents.stages import SendStage, create_stages
 from legalai.kit.db import transaction, utcnow
 from legalai.observability import metrics
 from legalai.observability.logging import bound_contextvars, get_logger
-from legalai.retrieval.indexing import embed_spans, insert_chunks
+from legalai.retrieval.indexing import insert_chunks
 from legalai.storage.protocol import BlobCorrupted, BlobNotFound, blob_key
 
 log = get_logger(__name__)
@@ -68,9 +73,15 @@ class Outcome:
 class DocumentProcessor:
     """Runs one version through the pipeline. Needs a Runtime (settings, sessions, store, sandbox)."""
 
-    def __init__(self, runtime: Any, enqueue: Callable[[DocumentVersion], None]) -> None:
+    def __init__(
+        self,
+        runtime: Any,
+        enqueue: Callable[[DocumentVersion], None],
+        send_stage: SendStage | None = None,
+    ) -> None:
         self.rt = runtime
         self.enqueue = enqueue
+        self.send_stage = send_stage
 
     def process(self, version_id: str, organization_id: str, matter_id: str) -> Outcome:
         me = worker_identity()
@@ -90,8 +101,7 @@ class DocumentProcessor:
                 self._release(claimed, me, exc)
                 raise
             try:
-                analysis = self._analyze(claimed, result, timings)
-                return self._finish(claimed, me, result, timings, analysis)
+                return self._finish(claimed, me, result, timings)
             except BaseException as exc:
                 self._release(claimed, me, exc)
                 raise
@@ -133,7 +143,16 @@ class DocumentProcessor:
                 .execution_options(synchronize_session=False)
             )
             if _rowcount(claimed) != 1:
-                raise TransientJobError(f"version {version_id} is being processed by another worker")
+                # A duplicate message (the sweeper, a redelivery) met the version under another
+                # worker's live lease: that worker finishes it, or the sweeper sends it again once
+                # the lease has expired. Nothing to retry, nothing to report as an error.
+                log.info(
+                    "job.duplicate",
+                    reason="being processed by another worker",
+                    holder=version.lease_owner,
+                    lease_expires_at=str(version.lease_expires_at),
+                )
+                return Outcome("busy")
             _set_document_status(session, version, ProcessingStatus.processing.value)
             _event(session, version_id, "claim", "ok", me, f"attempt {version.attempts + 1}")
             session.refresh(version)
@@ -157,48 +176,12 @@ class DocumentProcessor:
                 metrics.STAGE_SECONDS.labels("extract").observe(timings["extract"] / 1000)
             return result
 
-    def _analyze(
-        self, version: DocumentVersion, result: ExtractionResult, timings: dict[str, float]
-    ) -> AnalysisOutcome | None:
-        """Key terms, clauses, citations, personal data, deadlines, risks: CPU work, no transaction."""
-        if not self.rt.analysis.enabled:
-            return None
-        started = time.perf_counter()
-        with self.rt.sessions() as session:
-            outcome: AnalysisOutcome = self.rt.analysis.compute(
-                session, version.organization_id, [PageText(p.number, p.text) for p in result.pages]
-            )
-        timings["analyze"] = _ms(started)
-        metrics.STAGE_SECONDS.labels("analyze").observe(timings["analyze"] / 1000)
-        return outcome
-
-    def _embed(
-        self, page_text: dict[int, str], spans: list[ChunkSpan], timings: dict[str, float]
-    ) -> tuple[list[bytes] | None, str | None]:
-        """Dense vectors of the chunks (CPU work, no transaction). A failure here costs only the
-        vectors: retrieval embeds chunks that have none on demand."""
-        retrieval = self.rt.retrieval
-        if not retrieval.embed_in_pipeline or not spans:
-            return None, None
-        started = time.perf_counter()
-        try:
-            embedder = retrieval.embedder()
-            vectors = embed_spans(embedder, page_text, spans)
-        except Exception as exc:  # noqa: BLE001 - the document stays searchable; vectors come later
-            log.warning("job.embed_failed", error=str(exc))
-            return None, None
-        finally:
-            timings["embed"] = _ms(started)
-        metrics.STAGE_SECONDS.labels("embed").observe(timings["embed"] / 1000)
-        return vectors, embedder.version
-
     def _finish(
         self,
         version: DocumentVersion,
         me: str,
         result: ExtractionResult,
         timings: dict[str, float],
-        analysis: AnalysisOutcome | None = None,
     ) -> Outcome:
         settings = self.rt.settings
         started = time.perf_counter()
@@ -206,7 +189,6 @@ class DocumentProcessor:
         spans = chunk_pages(texts, settings.chunk_chars, settings.chunk_overlap_chars)
         timings["chunk"] = _ms(started)
         page_text = dict(texts)
-        vectors, embedding_model = self._embed(page_text, spans, timings)
         started = time.perf_counter()
         with transaction(self.rt.sessions) as session:
             if not _still_ours(session, version.id, me):
@@ -222,10 +204,16 @@ class DocumentProcessor:
                         for p in result.pages
                     ],
                 )
-            insert_chunks(session, version, page_text, spans, vectors, embedding_model)
+            insert_chunks(session, version, page_text, spans)
             children = self._add_attachments(session, version, result)
-            if analysis is not None:
-                self.rt.analysis.store(session, version, analysis)
+            create_stages(
+                session,
+                version,
+                self.send_stage,
+                analysis=self.rt.analysis.enabled,
+                embedding=self.rt.retrieval.embed_in_pipeline,
+                chunks=len(spans),
+            )
             timings["index"] = _ms(started)
             session.execute(
                 update(DocumentVersion)
@@ -456,16 +444,25 @@ def release_leases(session: Session) -> int:
     return _rowcount(result)
 
 
-def stale_versions(session: Session) -> list[tuple[str, str, str]]:
-    """Versions left queued, or processing under an expired lease (a crash, a lost message):
+def stale_versions(session: Session, queued_before: datetime | None = None) -> list[tuple[str, str, str]]:
+    """Versions whose message is probably lost (a crash): queued since before ``queued_before``
+    (every queued one if None), or processing under an expired (or released) lease.
     (version id, organization, matter)."""
     now = utcnow()
+    queued = DocumentVersion.status == ProcessingStatus.queued.value
+    if queued_before is not None:
+        queued = queued & or_(
+            DocumentVersion.updated_at < queued_before,
+            DocumentVersion.updated_at.is_(None) & (DocumentVersion.created_at < queued_before),
+        )
     cond = or_(
-        DocumentVersion.status == ProcessingStatus.queued.value,
+        queued,
         (DocumentVersion.status == ProcessingStatus.processing.value)
         & or_(DocumentVersion.lease_expires_at.is_(None), DocumentVersion.lease_expires_at < now),
     )
     rows = session.execute(
-        select(DocumentVersion.id, DocumentVersion.organization_id, DocumentVersion.matter_id).where(cond)
+        select(DocumentVersion.id, DocumentVersion.organization_id, DocumentVersion.matter_id)
+        .where(cond)
+        .order_by(DocumentVersion.created_at)
     ).all()
     return [(r[0], r[1], r[2]) for r in rows]

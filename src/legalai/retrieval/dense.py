@@ -1,10 +1,11 @@
 """Dense retrieval: a matter's chunk vectors as one matrix, cached per process.
 
-Vectors are computed in the processing pipeline and stored on the chunk rows (both engines, no
-vector extension needed). At query time the current versions' vectors of a matter are loaded once
-into a float32 matrix and kept while the matter's set of chunks is unchanged (a cheap signature
-query tells). Chunks that have no vector for the current model (documents processed before an
-upgrade, or by a worker without the model) are embedded on demand and written back.
+Vectors are computed by the embedding stage that follows processing and stored on the chunk rows
+(both engines, no vector extension needed). At query time the current versions' vectors of a
+matter are loaded once into a float32 matrix and kept while the matter's set of chunks is
+unchanged (a cheap signature query tells). Chunks that have no vector for the current model (the
+embedding stage has not run yet or failed, documents processed before an upgrade) are embedded on
+demand and written back.
 """
 
 from __future__ import annotations

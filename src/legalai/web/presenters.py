@@ -12,13 +12,14 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from legalai.documents.models import ProcessingStatus
+from legalai.documents.models import ProcessingStatus, StageStatus
 from legalai.documents.schemas import DocumentOut
 from legalai.matters.models import Matter
 from legalai.search.lexical import SearchHit
 
 PENDING = (ProcessingStatus.queued.value, ProcessingStatus.processing.value)
 STATUS_ORDER = ("queued", "processing", "ready", "failed")
+STAGE_PENDING = (StageStatus.pending.value, StageStatus.running.value)
 
 
 @dataclass

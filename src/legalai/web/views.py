@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal, Unauthenticated
 from legalai.analysis.endpoints import analysis_body
-from legalai.analysis.repository import AnalysisRepository
+from legalai.analysis.service import analysis_state
 from legalai.audit.endpoints import audit_request
 from legalai.documents.endpoints import audit_document_view, document_out, documents_out, upload_into_matter
 from legalai.documents.extraction.detect import SUPPORTED_KINDS_DESCRIPTION
@@ -256,19 +256,23 @@ def document_page(
     if doc.current_version_id:
         version = repo.current_version(doc)
         audit_document_view(request, session, principal, doc, version.number, via="web")
-        row = AnalysisRepository(session, principal).for_document(doc.id)
-        if row is not None:
-            analysis = analysis_body(doc, row, version.number)
+        state = analysis_state(session, principal, doc)
+        if state is not None:
+            analysis = analysis_body(doc, state, version.number)
+    out = document_out(repo, doc)
     return render(
         request,
         "document.html",
         analysis=analysis,
-        doc=document_out(repo, doc),
+        doc=out,
         matter=matter,
         pages=repo.pages(doc.current_version_id) if doc.current_version_id else [],
         parent=repo.get(doc.parent_id) if doc.parent_id else None,
         children=documents_out(repo, repo.children(doc.id)),
         pending=doc.status in p.PENDING,
+        # Searchable, but analysis or vectors still to come: the page keeps refreshing itself.
+        stages_pending=doc.status == "ready"
+        and (out.analysis_status in p.STAGE_PENDING or out.embedding_status in p.STAGE_PENDING),
     )
 
 
