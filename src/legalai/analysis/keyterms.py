@@ -192,14 +192,51 @@ _ORDINAL_WORDS = {
     "twentieth": 20,
     "thirtieth": 30,
 }
+
+
+def _by_first_letter(alternatives: list[str]) -> str:
+    """``a|b|...`` as one alternation grouped by first letter: ``j(?:anuary|une|...)|f(?:...)``.
+
+    It matches exactly what the flat alternation does (at a given position only the alternatives
+    starting with the letter there can match, and they are tried in the same order), but the
+    regex engine, which has no first-character shortcut for case-insensitive alternatives, tries
+    one alternative per letter instead of every one. The grouping needs every alternative to
+    start with an ASCII letter, and no two groups whose letters differ only in case (so that,
+    case-insensitive or not, a character matches one group's letter at most); otherwise the
+    alternatives are joined as they are.
+    """
+    by_letter: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        first = alternative[:1]
+        if not (first.isascii() and first.isalpha()):
+            return "|".join(alternatives)
+        by_letter.setdefault(first, []).append(alternative[1:])
+    if len({letter.lower() for letter in by_letter}) < len(by_letter):
+        return "|".join(alternatives)
+    return "|".join(f"{letter}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())
+
+
 _MONTH = (
-    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
+    "(?:"
+    + _by_first_letter(
+        [
+            *("january", "february", "march", "april", "may", "june", "july", "august", "september"),
+            *("october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug"),
+            *("sept", "sep", "oct", "nov", "dec"),
+        ]
+    )
+    + ")"
 )
 _ORDINAL = (
-    r"(?:(?:twenty|thirty)[\s-]+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
-    r"eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|"
-    r"twentieth|thirtieth)"
+    r"(?:(?:twenty|thirty)[\s-]+)?(?:"
+    + _by_first_letter(
+        [
+            *("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"),
+            *("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth"),
+            *("seventeenth", "eighteenth", "nineteenth", "twentieth", "thirtieth"),
+        ]
+    )
+    + ")"
 )
 _SUFFIX = r"(?:\s?(?:st|nd|rd|th|s\s?t|t\s?h|n\s?d|r\s?d))?"
 _YEAR = r"(?:19|20)\d{2}"
@@ -523,12 +560,13 @@ _FEDERAL = {"United States"}
 
 
 def _place_alternation() -> str:
+    """All gazetteer names, longest first (grouped by first letter: ~200 names)."""
     names = sorted(_CANONICAL_PLACE, key=len, reverse=True)
     parts = []
     for name in names:
         escaped = re.escape(name).replace(r"\ ", r"\s+")
         parts.append(escaped.replace("'", "['\u2019]?"))
-    return "|".join(parts)
+    return _by_first_letter(parts)
 
 
 _PLACE = _place_alternation()
