@@ -762,7 +762,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         password = secrets.token_urlsafe(24)
         owner_via = create_owner(base, env, logs, out, password)
         seed_argv = [
-            "--base-url", base, "--owner-email", OWNER_EMAIL, "--owner-password", password,
+            "--base-url", base, "--owner-email", OWNER_EMAIL, f"--owner-password={password}",
             "--out", str(out), "--people", str(args.people), "--matters", str(args.matters),
             "--docs-per-matter", str(args.docs_per_matter), "--cookie-share", str(args.cookie_share),
             "--people-per-address", str(args.people_per_address), "--templates", str(args.templates),
