@@ -482,22 +482,40 @@ def _wait_redis(port: int, procs: Processes) -> None:
 # ---- after the run ------------------------------------------------------------------------------
 
 
-def drain(base: str, seeder: dict[str, Any], uploads: list[dict[str, Any]], timeout: float) -> float:
-    """Follow the uploads still queued or processing until they finish or ``timeout`` passes."""
+def drain(base: str, people: list[dict[str, Any]], uploads: list[dict[str, Any]], timeout: float) -> float:
+    """Follow the uploads still queued or processing until they finish or ``timeout`` passes, each
+    as the person who uploaded it (membership decides who may see a document: an admin who is not
+    a member of the matter gets 404)."""
     import httpx
 
     started = time.monotonic()
     pending = [u for u in uploads if u["status"] not in ("ready", "failed")]
-    transport = httpx.HTTPTransport(local_address=seeder["address"])
-    headers = {"Authorization": f"Bearer {seeder['api_key']}"}
-    with httpx.Client(base_url=base, transport=transport, headers=headers, timeout=30) as http:
+    clients: dict[int, httpx.Client] = {}
+    by_index = {p["index"]: p for p in people}
+
+    def client_of(index: int) -> httpx.Client:
+        if index not in clients:
+            person = by_index[index]
+            transport = httpx.HTTPTransport(local_address=person["address"])
+            http = httpx.Client(base_url=base, transport=transport, timeout=30)
+            if person.get("api_key"):
+                http.headers["Authorization"] = f"Bearer {person['api_key']}"
+            else:
+                signed_in = http.post(
+                    "/api/v1/auth/login", json={"email": person["email"], "password": person["password"]}
+                )
+                signed_in.raise_for_status()
+            clients[index] = http
+        return clients[index]
+
+    try:
         while pending and time.monotonic() - started < timeout:
             for u in list(pending):
                 try:
-                    r = http.get(f"/api/v1/documents/{u['document_id']}")
-                except httpx.TransportError:
+                    r = client_of(u["person"]).get(f"/api/v1/documents/{u['document_id']}")
+                except httpx.HTTPError:
                     continue
-                if r.status_code == 429:
+                if r.status_code in (429, 503):
                     time.sleep(float(r.headers.get("retry-after", "2")))
                     continue
                 if r.status_code != 200:
@@ -510,6 +528,9 @@ def drain(base: str, seeder: dict[str, Any], uploads: list[dict[str, Any]], time
                     pending.remove(u)
             if pending:
                 time.sleep(2.0)
+    finally:
+        for http in clients.values():
+            http.close()
     return round(time.monotonic() - started, 1)
 
 
@@ -803,7 +824,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         load = json.loads(report_path.read_text())
         creds = json.loads((out / "credentials.json").read_text())
-        drain_s = drain(base, creds["seeder"], load["uploads"], args.drain_timeout)
+        drain_s = drain(base, creds["people"], load["uploads"], args.drain_timeout)
         sampler.mark("end")
     finally:
         if sampler is not None:

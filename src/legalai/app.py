@@ -238,7 +238,8 @@ class RequestObserver:
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            template = route_template(Request(scope))
+            shed = scope.get("state", {}).get("shed", False)
+            template = "shed" if shed else route_template(Request(scope))
             elapsed = time.perf_counter() - started
             method = str(scope.get("method", ""))
             metrics.REQUEST_LATENCY.labels(method, template, str(status)).observe(elapsed)
@@ -390,7 +391,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         openapi_url="/api/v1/openapi.json",
     )
     _install_error_handlers(app)
-    app.add_middleware(RequestObserver)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
@@ -404,6 +404,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         limit=settings.effective_max_concurrent_requests,
         queue_seconds=settings.request_queue_seconds,
     )
+    # Outside the load shedding, so refused requests are logged and counted too.
+    app.add_middleware(RequestObserver)
     # Outermost: 413 and 503 refusals and CORS preflights get the headers too.
     app.add_middleware(SecurityHeaders, hsts=settings.environment is Environment.production)
     app.state.rate_limiter = RateLimiter(

@@ -221,11 +221,18 @@ def test_503_from_shedding_carries_retry_after_through_the_app(tmp_path: Path) -
         worker = threading.Thread(target=first)
         worker.start()
         assert entered.wait(5)
+        from legalai.observability.metrics import REGISTRY
+
+        shed_before = REGISTRY.get_sample_value("legalai_http_requests_shed_total") or 0.0
         refused = client.get("/api/v1/matters")
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "1"
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.headers.get("x-content-type-options") == "nosniff"  # security headers too
+        assert refused.headers.get("x-request-id")  # and the access log and metrics see it
+        metrics_text = client.get("/metrics").text
+        assert 'route="shed",status="503"' in metrics_text
+        assert REGISTRY.get_sample_value("legalai_http_requests_shed_total") == shed_before + 1
         assert client.get("/health").status_code == 200
         gate.set()
         worker.join(5)

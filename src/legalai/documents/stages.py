@@ -232,7 +232,7 @@ class StageRunner:
             )
             .execution_options(synchronize_session=False)
         )
-        _event(
+        record_event(
             session,
             version_id,
             stage,
@@ -258,7 +258,7 @@ class StageRunner:
                     .values(status=StageStatus.pending.value, lease_owner=None, lease_expires_at=None)
                     .execution_options(synchronize_session=False)
                 )
-                _event(session, version_id, stage, "retry", me, f"{type(exc).__name__}: {exc}"[:500])
+                record_event(session, version_id, stage, "retry", me, f"{type(exc).__name__}: {exc}"[:500])
         except Exception as release_error:  # noqa: BLE001 - the lease then simply expires
             log.warning("stage.release_failed", error=str(release_error))
 
@@ -281,7 +281,7 @@ class StageRunner:
                 .execution_options(synchronize_session=False)
             )
             if _rowcount(updated):
-                _event(session, version_id, stage, "failed", "", reason)
+                record_event(session, version_id, stage, "failed", "", reason)
 
     # ---- the stages -----------------------------------------------------------------------------
 
@@ -420,7 +420,7 @@ def _still_ours(session: Session, version_id: str, stage: str, me: str) -> bool:
     return _rowcount(renewed) == 1
 
 
-def _event(
+def record_event(
     session: Session,
     version_id: str,
     stage: str,
@@ -429,6 +429,7 @@ def _event(
     message: str = "",
     duration_ms: float | None = None,
 ) -> None:
+    """One row of a version's processing history (claims, stages, retries, failures)."""
     session.add(
         ProcessingEvent(
             version_id=version_id,

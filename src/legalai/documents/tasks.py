@@ -36,12 +36,11 @@ from legalai.documents.models import (
     Document,
     DocumentVersion,
     Page,
-    ProcessingEvent,
     ProcessingStatus,
 )
 from legalai.documents.repository import DocumentRepository
 from legalai.documents.service import queue_version
-from legalai.documents.stages import SendStage, create_stages
+from legalai.documents.stages import SendStage, create_stages, record_event
 from legalai.kit.db import transaction, utcnow
 from legalai.observability import metrics
 from legalai.observability.logging import bound_contextvars, get_logger
@@ -154,7 +153,7 @@ class DocumentProcessor:
                 )
                 return Outcome("busy")
             _set_document_status(session, version, ProcessingStatus.processing.value)
-            _event(session, version_id, "claim", "ok", me, f"attempt {version.attempts + 1}")
+            record_event(session, version_id, "claim", "ok", me, f"attempt {version.attempts + 1}")
             session.refresh(version)
             log.info("job.claimed", attempt=version.attempts)
             return version
@@ -230,7 +229,7 @@ class DocumentProcessor:
                 )
             )
             _set_document_status(session, version, ProcessingStatus.ready.value)
-            _event(
+            record_event(
                 session,
                 version.id,
                 "index",
@@ -326,7 +325,7 @@ class DocumentProcessor:
                 )
             )
             _set_document_status(session, version, ProcessingStatus.failed.value)
-            _event(session, version.id, "extract", "failed", me, reason)
+            record_event(session, version.id, "extract", "failed", me, reason)
         metrics.EXTRACTION_FAILURES.labels(code).inc()
         metrics.DOCUMENTS_PROCESSED.labels("failed").inc()
         log.warning("job.failed", reason=reason, code=code)
@@ -340,7 +339,7 @@ class DocumentProcessor:
                     .values(status=ProcessingStatus.queued.value, lease_owner=None, lease_expires_at=None)
                 )
                 _set_document_status(session, version, ProcessingStatus.queued.value)
-                _event(session, version.id, "job", "retry", me, f"{type(exc).__name__}: {exc}"[:500])
+                record_event(session, version.id, "job", "retry", me, f"{type(exc).__name__}: {exc}"[:500])
         except Exception as release_error:  # noqa: BLE001 - the lease then simply expires
             log.warning("job.release_failed", error=str(release_error))
 
@@ -358,7 +357,7 @@ class DocumentProcessor:
             version.lease_owner = None
             version.lease_expires_at = None
             _set_document_status(session, version, ProcessingStatus.failed.value)
-            _event(session, version_id, "job", "failed", worker_identity(), reason)
+            record_event(session, version_id, "job", "failed", worker_identity(), reason)
         metrics.DOCUMENTS_PROCESSED.labels("failed").inc()
 
 
@@ -388,27 +387,6 @@ def _set_document_status(session: Session, version: DocumentVersion, status: str
         .where(Document.id == version.document_id, Document.current_version_id == version.id)
         .values(status=status, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
-
-
-def _event(
-    session: Session,
-    version_id: str,
-    stage: str,
-    outcome: str,
-    worker: str,
-    message: str = "",
-    duration_ms: float | None = None,
-) -> None:
-    session.add(
-        ProcessingEvent(
-            version_id=version_id,
-            stage=stage,
-            outcome=outcome,
-            worker=worker[:64],
-            message=message,
-            duration_ms=duration_ms,
-        )
     )
 
 

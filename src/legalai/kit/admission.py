@@ -58,6 +58,7 @@ class AdmissionControl:
             self._slots = asyncio.Semaphore(self.limit)
         if not await self._acquire(self._slots):
             metrics.REQUESTS_SHED.inc()
+            scope.setdefault("state", {})["shed"] = True  # the access log labels it "shed"
             await self._refuse(send)
             return
         self._in_flight += 1
