@@ -758,6 +758,10 @@ def render(results: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S") + f"_{secrets.token_hex(2)}"
     out = (Path(args.out) if args.out else ROOT / "bench" / "out" / f"load-{args.shape}-{stamp}").resolve()
+    if out.exists() and any(out.iterdir()):
+        # A second run in the same folder would start on the first one's installation (its owner,
+        # with another password) and fail to seed: every run gets a fresh folder.
+        raise SystemExit(f"{out} already holds a run; choose another --out (or delete it)")
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     info = machine()
