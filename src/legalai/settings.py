@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_server_side_encryption: Literal["AES256", "aws:kms", "none"] = "AES256"
     s3_kms_key_id: str | None = None
+    # Bounded S3 calls: seconds to connect, seconds to wait for each read, and attempts per call
+    # (the first included; botocore's "standard" retries with backoff). A frozen or unreachable S3
+    # fails a call after about attempts x timeout: the API answers 503, a job retries later.
+    s3_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, le=10)
 
     # Queue
     redis_url: str | None = None
