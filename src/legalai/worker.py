@@ -28,12 +28,26 @@ from legalai.documents.tasks import (
     stale_versions,
 )
 from legalai.kit.db import refresh_planner_statistics, transaction, utcnow
+from legalai.kit.unavailable import classify_unavailable
 from legalai.observability.logging import bound_contextvars, get_logger
 from legalai.settings import Settings
+from legalai.storage.protocol import BlobCorrupted, BlobNotFound, StorageError
 
 log = get_logger(__name__)
 
 QUEUE = "documents"
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a job failed because a dependency is down or saturated (the database, Redis, S3),
+    not because of the document: such a job is never marked failed, however long the outage lasts.
+    Once its retries are spent the message is dropped; the version was given back as ``queued``
+    (or its lease expires) and the sweeper sends it again."""
+    if isinstance(exc, TransientJobError):
+        return True
+    if isinstance(exc, StorageError) and not isinstance(exc, BlobNotFound | BlobCorrupted):
+        return True
+    return classify_unavailable(exc) is not None
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
@@ -137,7 +151,7 @@ class JobQueue:
             except Exception as exc:
                 message = CurrentMessage.get_current_message()
                 retries = message.options.get("retries", 0) if message else 0
-                if retries >= self.settings.job_max_retries and not isinstance(exc, TransientJobError):
+                if retries >= self.settings.job_max_retries and not is_outage(exc):
                     self.processor.fail_after_retries(
                         version_id, f"Processing failed after {retries + 1} attempts: {exc}"
                     )
