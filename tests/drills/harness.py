@@ -835,12 +835,13 @@ def run_drill(
     restore: Callable[[], None],
     *,
     outage_seconds: float | None = None,
+    ops: list[tuple[str, float]] = OPS,
 ) -> DrillReport:
     """Load; fault; ``outage_seconds``; restore; wait for recovery; drain; count."""
     config = dep.config
     outage = config.outage_seconds if outage_seconds is None else outage_seconds
     report = DrillReport(name=name, dependency=READY_NAME.get(name, name), outage_seconds=outage)
-    with Load(dep) as load:
+    with Load(dep, ops=ops) as load:
         time.sleep(config.before_seconds)
         t_fault = time.monotonic()
         inject()
@@ -907,8 +908,8 @@ def _summarize(
     report.max_latency_seconds = round(max((s.seconds for s in samples), default=0.0), 3)
     report.max_ready_latency_seconds = round(max((p.ready_seconds for p in probes), default=0.0), 3)
     report.health_failures = sum(1 for p in probes if p.health != 200)
-    # Probes well inside the outage (the first second may still see the dependency up).
-    inside = [p for p in probes if t_fault + 1.5 <= p.at <= t_restore - 0.2]
+    # Probes well inside the outage: started after it took hold, answered before the restore.
+    inside = [p for p in probes if t_fault + 1.5 <= p.at and p.at + p.ready_seconds <= t_restore - 0.1]
     for p in inside:
         key = f"{p.ready}:{','.join(p.failing) or '-'}"
         report.ready_during_outage[key] = report.ready_during_outage.get(key, 0) + 1
@@ -1022,7 +1023,9 @@ def drill_ai(dep: Deployment, outage: float | None = None) -> DrillReport:
     def restore() -> None:
         dep.ai.mode = "healthy"
 
-    return run_drill(dep, "ai", inject, restore, outage_seconds=total)
+    # More questions than the usual mix, so both ask modes meet the outage.
+    ops = [(op, 6.0 if op == "ask" else weight) for op, weight in OPS]
+    return run_drill(dep, "ai", inject, restore, outage_seconds=total, ops=ops)
 
 
 def write_reports(reports: list[DrillReport], path: Path, extra: dict[str, Any] | None = None) -> None:
