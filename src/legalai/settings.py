@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     redis_namespace: str = "legalai"
     # How often each worker re-enqueues versions the database says are unfinished (lost messages).
     sweep_interval_seconds: float = 60.0
+    # A document whose job keeps failing because the database, Redis or S3 is down is not marked
+    # failed when its retries are spent (the sweeper sends it again) until this many seconds after
+    # its first such failure; 0 = fail as soon as the retries are spent.
+    job_outage_grace_seconds: float = Field(default=900.0, ge=0)
 
     # Uploads and archives
     max_upload_bytes: int = 200 * 1024 * 1024
