@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_server_side_encryption: Literal["AES256", "aws:kms", "none"] = "AES256"
     s3_kms_key_id: str | None = None
+    # Bounded S3 calls: seconds to connect, seconds to wait for each read, and attempts per call
+    # (the first included; botocore's "standard" retries with backoff). A frozen or unreachable S3
+    # fails a call after about attempts x timeout: the API answers 503, a job retries later.
+    s3_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, le=10)
 
     # Queue
     redis_url: str | None = None
@@ -169,6 +175,10 @@ class Settings(BaseSettings):
     # `legalai audit verify` warns (and exits 3) when an event has been pending longer than this:
     # the chainer is not running.
     audit_pending_alert_seconds: float = Field(default=60.0, gt=0)
+    # A document whose job keeps failing because the database, Redis or S3 is down is not marked
+    # failed when its retries are spent (the sweeper sends it again) until this many seconds after
+    # its first such failure; 0 = fail as soon as the retries are spent.
+    job_outage_grace_seconds: float = Field(default=900.0, ge=0)
 
     # Uploads and archives
     max_upload_bytes: int = 200 * 1024 * 1024

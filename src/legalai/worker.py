@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -26,9 +26,10 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import QueueJoinTimeout
 from dramatiq.middleware import CurrentMessage
+from sqlalchemy import func, select
 
 from legalai.ask.summary import pending_summaries
-from legalai.documents.models import DocumentVersion, Stage
+from legalai.documents.models import DocumentVersion, ProcessingEvent, Stage
 from legalai.documents.stages import StageRunner, release_stage_leases, stale_stages
 from legalai.documents.tasks import (
     DocumentProcessor,
@@ -39,8 +40,10 @@ from legalai.documents.tasks import (
     worker_identity,
 )
 from legalai.kit.db import refresh_planner_statistics, transaction, utcnow
+from legalai.kit.unavailable import classify_unavailable
 from legalai.observability.logging import bound_contextvars, get_logger
 from legalai.settings import Settings
+from legalai.storage.protocol import BlobCorrupted, BlobNotFound, StorageError
 
 log = get_logger(__name__)
 
@@ -52,6 +55,18 @@ PRIORITY_PROCESS = 0
 PRIORITY_EMBED = 10
 PRIORITY_ANALYZE = 20
 PRIORITY_SUMMARY = 30
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a job failed because a dependency is down or saturated (the database, Redis, S3),
+    not because of the document. Such a job is not marked failed when its retries are spent,
+    until ``job_outage_grace_seconds`` after its first failure: the message is dropped, the version
+    was given back as ``queued`` (or its lease expires) and the sweeper sends it again."""
+    if isinstance(exc, TransientJobError):
+        return True
+    if isinstance(exc, StorageError) and not isinstance(exc, BlobNotFound | BlobCorrupted):
+        return True
+    return classify_unavailable(exc) is not None
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
@@ -194,12 +209,40 @@ class JobQueue:
                 message = CurrentMessage.get_current_message()
                 retries = message.options.get("retries", 0) if message else 0
                 if retries >= self.settings.job_max_retries and not isinstance(exc, TransientJobError):
+                    if is_outage(exc) and self._waits_for_outage(version_id):
+                        log.warning("job.waiting_for_dependency", error=str(exc)[:300], retries=retries)
+                        raise
                     self.processor.fail_after_retries(
                         version_id, f"Processing failed after {retries + 1} attempts: {exc}"
                     )
                     raise PermanentJobError(str(exc)) from exc
                 log.warning("job.retry", error=str(exc), retries=retries)
                 raise
+
+    def _waits_for_outage(self, version_id: str) -> bool:
+        """Whether the version's first failure for an outage is more recent than the grace."""
+        grace = self.settings.job_outage_grace_seconds
+        if grace <= 0:
+            return False
+        try:
+            began = self.outage_began(version_id)
+        except Exception:  # noqa: BLE001 - the database is down too: it could not be marked anyway
+            return True
+        return began is None or utcnow() - began < timedelta(seconds=grace)
+
+    def outage_began(self, version_id: str) -> datetime | None:
+        """When the version's job was first given back for a retry (its first transient failure)."""
+        with self.processor.rt.sessions() as session:
+            began: datetime | None = session.scalar(
+                select(func.min(ProcessingEvent.created_at)).where(
+                    ProcessingEvent.version_id == version_id,
+                    ProcessingEvent.stage == "job",
+                    ProcessingEvent.outcome == "retry",
+                )
+            )
+        if began is not None and began.tzinfo is None:  # SQLite keeps no time zone
+            began = began.replace(tzinfo=UTC)
+        return began
 
     def start_worker(self, threads: int | None = None) -> None:
         self._worker = dramatiq.Worker(

@@ -200,3 +200,27 @@ def test_token_counts_use_a_configured_tokenizer(tmp_path: Path) -> None:
     text = "thirty days notice, per clause nine"
     assert exact.count_tokens(text) == 7  # six words and a comma
     assert OfflineProvider().count_tokens(text) == 9  # ~4 characters a token
+
+
+def test_outage_errors_say_when_to_retry() -> None:
+    from legalai.ai.errors import (
+        AllProvidersFailed,
+        CircuitOpen,
+        EgressDenied,
+        ProviderError,
+        ProviderFailure,
+        retry_after_seconds,
+    )
+
+    assert [retry_after_seconds(h) for h in (None, 0.2, 2.5, 7.0, 10_000.0)] == [5, 1, 3, 7, 300]
+    resting = CircuitOpen("cloud is resting", retry_after=12.4)
+    assert resting.extra["retry_after"] == 13
+    down = ProviderError("HTTP 500", retryable=True, status=500)
+    throttled = ProviderError("HTTP 429", retryable=True, status=429, retry_after=2.0)
+    assert AllProvidersFailed([ProviderFailure("a", "m", down)]).extra["retry_after"] == 5
+    both = AllProvidersFailed([ProviderFailure("a", "m", down), ProviderFailure("b", "m", throttled)])
+    assert both.extra["retry_after"] == 2
+    assert AllProvidersFailed([ProviderFailure("a", "m", resting)]).extra["retry_after"] == 13
+    # A refusal is not an outage: no Retry-After invites a pointless retry.
+    refused = AllProvidersFailed([ProviderFailure("a", "m", EgressDenied("not allowed"))])
+    assert "retry_after" not in refused.extra

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tests.ai.conftest import OFFLINE, openai_provider
 from tests.ask.corpus import DELAWARE, INJECTION, OTHER_MATTER_SECRET, SUPPLY
 from tests.conftest import authorize, make_settings, upload
-from tests.fixtures.fake_llm import FakeLLM, Malformed, Reply
+from tests.fixtures.fake_llm import FakeLLM, Malformed, Reply, Status
 
 WaitReady = Callable[..., list[dict[str, Any]]]
 
@@ -238,3 +238,24 @@ def test_redacted_matter_sends_no_personal_data_and_still_verifies(
     (cite,) = statement["citations"]
     assert "legal@bluebird-robotics.example" in cite["quote"]  # the user sees the real text
     assert _page(client, cite)[cite["start"] : cite["end"]] == cite["quote"]
+
+
+def test_provider_outage_falls_back_or_answers_503_with_retry_after(
+    client: TestClient, cloud: FakeLLM, wait_ready: WaitReady
+) -> None:
+    """A provider answering 500: ``auto`` falls back to extracted passages (200, with a notice),
+    ``generative`` answers 503 with Retry-After, never a 500 or a 503 the client cannot pace."""
+    matter = _matter(client, wait_ready, "Supply", ("supply.txt", SUPPLY))
+    _allow_cloud(client, matter)
+    cloud.script(*[Status(500)] * 3)
+    answer = _ask(client, matter, question="Which law governs?")
+    assert answer["mode"] == "extracted" and "could not answer" in answer["notice"]
+    for _ in range(2):  # all attempts failing, then (breaker open) no attempt at all
+        cloud.script(*[Status(500)] * 3)
+        failed = client.post(
+            f"/api/v1/matters/{matter}/ask", json={"question": "Which law governs?", "mode": "generative"}
+        )
+        assert failed.status_code == 503, failed.text
+        retry_after = int(failed.headers["Retry-After"])
+        assert 1 <= retry_after <= 300
+        assert failed.json()["retry_after"] == retry_after

@@ -21,7 +21,12 @@ Wait = Callable[..., list[dict[str, Any]]]
 
 @pytest.fixture
 def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path, database_url, job_max_retries=2, job_min_backoff_ms=10))
+    # No outage grace: a storage failure that outlasts the retries fails the document at once.
+    rt = build_runtime(
+        make_settings(
+            tmp_path, database_url, job_max_retries=2, job_min_backoff_ms=10, job_outage_grace_seconds=0
+        )
+    )
     yield rt
     rt.close()
 
@@ -73,6 +78,35 @@ def test_persistent_transient_errors_end_failed_with_a_reason(runtime: Runtime, 
         [doc] = wait_ready(client, [item["document_id"]])
     assert doc["status"] == "failed"
     assert "after 3 attempts" in doc["failure_reason"] and "unreachable" in doc["failure_reason"]
+
+
+def test_storage_down_longer_than_the_retries_then_back_ends_ready(
+    tmp_path: Path, database_url: str, wait_ready: Wait
+) -> None:
+    """Within the outage grace a document outlasting its retries is resent by the sweeper, and is
+    processed once storage answers again: not failed because storage was down for a while."""
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        job_max_retries=1,
+        job_min_backoff_ms=10,
+        job_max_backoff_ms=20,
+        sweep_interval_seconds=0.3,
+        job_outage_grace_seconds=600,
+    )
+    rt = build_runtime(settings)
+    try:
+        calls = _flaky_downloads(rt, failures=5)  # more failures than one message's 2 attempts
+        with TestClient(create_app(rt.settings, runtime=rt)) as client:
+            authorize(client)
+            matter = client.post("/api/v1/matters", json={"name": "Outage"}).json()["id"]
+            [item] = upload(client, matter, ("a.txt", b"Storage comes back after a while."))["accepted"]
+            [doc] = wait_ready(client, [item["document_id"]])
+        assert doc["status"] == "ready", doc
+        assert calls[0] == 6
+        assert _events(rt, "index") == 1
+    finally:
+        rt.close()
 
 
 def test_duplicate_deliveries_process_a_document_once(runtime: Runtime, wait_ready: Wait) -> None:

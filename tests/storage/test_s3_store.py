@@ -192,3 +192,45 @@ def test_build_blob_store_s3(s3_server: str, bucket: str) -> None:
     data, sha, key = blob(100)
     store.put(key, io.BytesIO(data), sha256=sha, size=len(data))
     assert store.get_bytes(key, sha256=sha) == data
+
+
+def test_a_frozen_s3_fails_each_call_within_the_configured_timeouts(tmp_path: Path) -> None:
+    """A server that accepts connections and never answers (S3 frozen by SIGSTOP, a hung proxy):
+    every call gives up after about attempts x read timeout, as configured in settings."""
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(64)  # the kernel completes connections; nobody ever reads or answers
+        settings = load_settings(
+            storage_backend="s3",
+            s3_bucket="bucket",
+            s3_endpoint_url=f"http://127.0.0.1:{frozen.getsockname()[1]}",
+            s3_access_key_id="testing",
+            s3_secret_access_key="testing-secret",
+            s3_connect_timeout_seconds=1,
+            s3_read_timeout_seconds=1,
+            s3_max_attempts=2,
+        )
+        store = build_blob_store(settings)
+        config = store._client.meta.config  # type: ignore[attr-defined]
+        assert (config.connect_timeout, config.read_timeout) == (1, 1)
+        assert config.retries["total_max_attempts"] == 2  # the first call included
+        data, sha, key = blob(100)
+        calls = {
+            "check": store.check,
+            "put": lambda: store.put(key, io.BytesIO(data), sha256=sha, size=len(data)),
+            "download": lambda: store.download_to(key, tmp_path / "out", sha256=sha),
+        }
+        for name, call in calls.items():
+            started = time.monotonic()
+            with pytest.raises(StorageError):
+                call()
+            elapsed = time.monotonic() - started
+            assert 1.5 <= elapsed < 8, f"{name} took {elapsed:.1f} s"
+
+
+def test_default_s3_timeouts_are_bounded() -> None:
+    settings = load_settings()
+    worst = settings.s3_max_attempts * max(
+        settings.s3_connect_timeout_seconds, settings.s3_read_timeout_seconds
+    )
+    assert worst <= 60

@@ -127,11 +127,14 @@ class CircuitOpen(AIError):
         message: str,
         *,
         retry_at: float | None = None,
+        retry_after: float | None = None,
         provider: str | None = None,
         model: str | None = None,
     ) -> None:
         super().__init__(message, provider=provider, model=model)
         self.retry_at = retry_at
+        # Rendered as the Retry-After header (and field) of the 503.
+        self.extra["retry_after"] = retry_after_seconds(retry_after)
 
 
 class BudgetExceeded(AIError):
@@ -185,6 +188,9 @@ class AllProvidersFailed(AIError):
         self.failures = list(failures)
         reasons = "; ".join(f.reason for f in self.failures) or "no provider was tried"
         super().__init__(f"No AI provider could answer: {reasons}")
+        if self.retryable:  # an outage: say when to try again (the 503's Retry-After)
+            hints = [h for h in (_retry_hint(f.error) for f in self.failures) if h is not None]
+            self.extra["retry_after"] = retry_after_seconds(min(hints) if hints else None)
 
     @property
     def reasons(self) -> list[str]:
@@ -194,3 +200,24 @@ class AllProvidersFailed(AIError):
     def retryable(self) -> bool:  # type: ignore[override]
         """Whether trying again later may succeed (an outage), as opposed to a refusal."""
         return any(f.error.retryable for f in self.failures)
+
+
+DEFAULT_RETRY_AFTER_SECONDS = 5
+MAX_RETRY_AFTER_SECONDS = 300
+
+
+def retry_after_seconds(hint: float | None) -> int:
+    """Whole seconds for a Retry-After header: the hint rounded up, within 1..300, 5 without one."""
+    if hint is None:
+        return DEFAULT_RETRY_AFTER_SECONDS
+    return int(min(MAX_RETRY_AFTER_SECONDS, max(1, -(-hint // 1))))
+
+
+def _retry_hint(error: AIError) -> float | None:
+    if not error.retryable:
+        return None
+    if isinstance(error, ProviderError):
+        return error.retry_after
+    if isinstance(error, CircuitOpen):
+        return float(error.extra["retry_after"])
+    return None

@@ -330,6 +330,7 @@ class CircuitBreaker:
             raise CircuitOpen(
                 f"{provider} ({model}) failed repeatedly and is resting{when} before it is tried again",
                 retry_at=until,
+                retry_after=max(1.0, until - self.clock()) if until else None,
                 provider=provider,
                 model=model,
             )

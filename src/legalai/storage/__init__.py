@@ -36,5 +36,8 @@ def build_blob_store(settings: Settings) -> BlobStore:
             secret_access_key=secret.get_secret_value() if secret is not None else None,
             server_side_encryption=None if sse == "none" else sse,
             kms_key_id=settings.s3_kms_key_id,
+            connect_timeout=settings.s3_connect_timeout_seconds,
+            read_timeout=settings.s3_read_timeout_seconds,
+            max_attempts=settings.s3_max_attempts,
         )
     return LocalBlobStore(settings.resolved_storage_path)

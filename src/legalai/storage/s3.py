@@ -32,9 +32,9 @@ class S3BlobStore:
         server_side_encryption: Literal["AES256", "aws:kms"] | None = "AES256",
         kms_key_id: str | None = None,
         prefix: str = "",
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
-        max_attempts: int = 5,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 3,
         multipart_threshold: int = 8 * 1024 * 1024,
         multipart_chunksize: int = 8 * 1024 * 1024,
     ) -> None:
@@ -44,7 +44,8 @@ class S3BlobStore:
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         config = Config(
             signature_version="s3v4",
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # botocore's "max_attempts" counts retries only; "total_max_attempts" counts them all.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             # Self-hosted S3 services rarely have wildcard DNS for virtual-host bucket names.
