@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,10 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
+# How long a job that waits out a dependency outage pauses before its next round of attempts.
+OUTAGE_RESEND_MAX_MS = 15_000
+
+
 class JobQueue:
     def __init__(self, settings: Settings, runtime: Any) -> None:
         self.settings = settings
@@ -93,55 +98,55 @@ class JobQueue:
         self._worker: dramatiq.Worker | None = None
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
-        self.process_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+        document_jobs = {
+            "max_retries": settings.job_max_retries,
+            "min_backoff": settings.job_min_backoff_ms,
+            "max_backoff": settings.job_max_backoff_ms,
+            "throws": (PermanentJobError,),
+        }
+        self.process_document = self._actor(
             self._run,
-            broker=self.broker,
-            actor_name="documents.process",
-            queue_name=QUEUE,
-            priority=PRIORITY_PROCESS,
-            max_retries=settings.job_max_retries,
-            min_backoff=settings.job_min_backoff_ms,
-            max_backoff=settings.job_max_backoff_ms,
-            throws=(PermanentJobError,),
+            "documents.process",
+            QUEUE,
+            PRIORITY_PROCESS,
             time_limit=int((settings.extraction_timeout_seconds + 600) * 1000),
+            **document_jobs,
         )
         # The analysis stage (after processing, and re-analysis) and the embedding stage.
-        self.analyze_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+        self.analyze_document = self._actor(
             self._analyze,
-            broker=self.broker,
-            actor_name="documents.analyze",
-            queue_name=FOLLOWUP_QUEUE,
-            priority=PRIORITY_ANALYZE,
-            max_retries=settings.job_max_retries,
-            min_backoff=settings.job_min_backoff_ms,
-            max_backoff=settings.job_max_backoff_ms,
-            throws=(PermanentJobError,),
+            "documents.analyze",
+            FOLLOWUP_QUEUE,
+            PRIORITY_ANALYZE,
             time_limit=3_600_000,
+            **document_jobs,
         )
-        self.embed_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+        self.embed_document = self._actor(
             self._embed,
-            broker=self.broker,
-            actor_name="documents.embed",
-            queue_name=FOLLOWUP_QUEUE,
-            priority=PRIORITY_EMBED,
-            max_retries=settings.job_max_retries,
-            min_backoff=settings.job_min_backoff_ms,
-            max_backoff=settings.job_max_backoff_ms,
-            throws=(PermanentJobError,),
+            "documents.embed",
+            FOLLOWUP_QUEUE,
+            PRIORITY_EMBED,
             time_limit=3_600_000,
+            **document_jobs,
         )
-
-        self.summarize_document: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+        self.summarize_document = self._actor(
             self._summarize,
-            broker=self.broker,
-            actor_name="documents.ai_summary",
-            queue_name=FOLLOWUP_QUEUE,
-            priority=PRIORITY_SUMMARY,
+            "documents.ai_summary",
+            FOLLOWUP_QUEUE,
+            PRIORITY_SUMMARY,
             max_retries=settings.ai_job_max_retries,
             min_backoff=settings.ai_job_min_backoff_ms,
             max_backoff=settings.ai_job_max_backoff_ms,
             time_limit=int((settings.ai_timeout_seconds * settings.ai_max_attempts * 3 + 120) * 1000),
         )
+
+    def _actor(
+        self, fn: Callable[..., None], name: str, queue: str, priority: int, **options: Any
+    ) -> dramatiq.Actor[..., None]:
+        actor: dramatiq.Actor[..., None] = dramatiq.actor(  # type: ignore[call-overload]
+            fn, broker=self.broker, actor_name=name, queue_name=queue, priority=priority, **options
+        )
+        return actor
 
     # ---- producing ------------------------------------------------------------------------------
 
@@ -210,14 +215,28 @@ class JobQueue:
                 retries = message.options.get("retries", 0) if message else 0
                 if retries >= self.settings.job_max_retries and not isinstance(exc, TransientJobError):
                     if is_outage(exc) and self._waits_for_outage(version_id):
+                        # A dependency is down: this message is spent, so send a fresh one after a
+                        # pause instead of waiting for the sweeper's grace (the job lease, minutes).
                         log.warning("job.waiting_for_dependency", error=str(exc)[:300], retries=retries)
-                        raise
+                        self._resend_later(version_id, organization_id, matter_id, request_id)
+                        return
                     self.processor.fail_after_retries(
                         version_id, f"Processing failed after {retries + 1} attempts: {exc}"
                     )
                     raise PermanentJobError(str(exc)) from exc
                 log.warning("job.retry", error=str(exc), retries=retries)
                 raise
+
+    def _resend_later(
+        self, version_id: str, organization_id: str, matter_id: str, request_id: str | None
+    ) -> None:
+        delay_ms = min(self.settings.job_max_backoff_ms, OUTAGE_RESEND_MAX_MS)
+        try:
+            self.process_document.send_with_options(
+                args=(version_id, organization_id, matter_id, request_id), delay=delay_ms
+            )
+        except Exception as exc:  # noqa: BLE001 - the broker is down too: the sweeper resends it later
+            log.warning("job.resend_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 
     def _waits_for_outage(self, version_id: str) -> bool:
         """Whether the version's first failure for an outage is more recent than the grace."""

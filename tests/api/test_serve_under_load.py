@@ -39,7 +39,7 @@ def test_overloaded_server_sheds_recovers_and_stops_on_sigterm(tmp_path: Path) -
     env = {
         **os.environ,
         "LEGALAI_DATA_DIR": str(tmp_path / "data"),
-        "LEGALAI_LOG_LEVEL": "WARNING",
+        "LEGALAI_LOG_LEVEL": "INFO",  # uvicorn says when the lifespan shutdown completed
         "LEGALAI_ENVIRONMENT": "test",
         # A small process, so a few dozen clients overload it.
         "LEGALAI_MAX_CONCURRENT_REQUESTS": "4",
@@ -157,7 +157,8 @@ def test_overloaded_server_sheds_recovers_and_stops_on_sigterm(tmp_path: Path) -
         stopping = time.monotonic()
         code = server.wait(timeout=30)
         assert time.monotonic() - stopping < 20
-        assert code == 0
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status says SIGTERM.
+        assert code in (0, -signal.SIGTERM)
     finally:
         if server.poll() is None:
             server.kill()
@@ -166,3 +167,4 @@ def test_overloaded_server_sheds_recovers_and_stops_on_sigterm(tmp_path: Path) -
     text = (tmp_path / "serve.log").read_text(errors="replace")
     assert "request.unhandled_error" not in text
     assert "Traceback" not in text
+    assert "Application shutdown complete" in text  # graceful: lifespan shutdown ran
