@@ -368,3 +368,28 @@ def test_snippet_features_and_batch_agree(model: ClauseModel) -> None:
     assert np.allclose(batch, single)
     assert batch[0] > 0.5 and batch[1] > 0.5 and batch[2] < 0.5
     assert model.classify_snippets([]).shape == (0,)
+
+
+def test_remembered_passage_logits_equal_fresh_ones_and_stay_bounded(model: ClauseModel) -> None:
+    from legalai.retrieval.hybrid import PassageLogits
+
+    texts = [
+        "This Agreement shall be governed by the laws of the State of New York.",
+        "Neither party may assign this Agreement without the prior written consent of the other.",
+        "The Supplier shall maintain insurance of not less than $1,000,000 per occurrence.",
+        "During the term, the Distributor shall not sell competing products in the Territory.",
+    ]
+    logits = PassageLogits(model, max_entries=3)
+    first = logits(texts[:2])
+    np.testing.assert_array_equal(first, model.passage_logits(texts[:2]))
+    assert (logits.hits, logits.misses) == (0, 2)
+    # A mix of remembered and new passages, in any order, equals scoring them all afresh.
+    mixed = [texts[1], texts[2], texts[0], texts[1]]
+    np.testing.assert_array_equal(logits(mixed), model.passage_logits(mixed))
+    assert logits.hits == 3 and logits.misses == 3
+    assert len(logits) == 3
+    edited = texts[0].replace("New York", "Delaware")
+    np.testing.assert_array_equal(logits([edited]), model.passage_logits([edited]))
+    assert logits.misses == 4
+    assert len(logits) == 3  # the least recently used passage was forgotten
+    np.testing.assert_array_equal(logits(texts), model.passage_logits(texts))

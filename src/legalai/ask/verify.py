@@ -11,6 +11,7 @@ extracted from the matter's documents and flagged when none matches.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,8 +59,9 @@ class _Normalized:
             sources.append(match.start())
             length += match.end() - match.start()
         self.text = " ".join(words)
-        self.starts = starts
-        self.sources = sources
+        # Compact (8 bytes an entry, not a Python int each): pages stay in the cache below.
+        self.starts = array("q", starts)
+        self.sources = array("q", sources)
 
     def source(self, position: int) -> int:
         """Source offset of output character ``position``."""
@@ -72,9 +74,10 @@ class _Normalized:
         return self.sources[word] + inside
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def _normalized_page(text: str) -> _Normalized:
-    # Several statements of one answer, and the next questions, cite the same pages.
+    # Several statements of one answer, and the next questions, cite the same pages (at most
+    # about 250 kB each, for the longest page of 100,000 characters).
     return _Normalized(text)
 
 

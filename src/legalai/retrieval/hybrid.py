@@ -7,6 +7,10 @@ a stored chunk, so it cites (document, page, start, end) with ``page.text[start:
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -70,12 +74,61 @@ def fuse(
     return [(cid, score, ranks[cid]) for cid, score in ordered]
 
 
+class PassageLogits:
+    """The clause model's logits of passages, remembered by their text (a bounded LRU).
+
+    Questions about a matter keep ranking the same stored chunks; featurizing a passage costs
+    far more than looking it up. Keyed by a digest of the text, so an edited or re-chunked
+    passage is scored afresh and a chunk id reused by the database cannot return stale logits.
+    """
+
+    def __init__(self, model: ClauseModel, max_entries: int = 32_768) -> None:
+        self.model = model
+        self.max_entries = max_entries
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        out = np.empty((len(texts), len(self.model.categories)), dtype=np.float32)
+        missing: list[int] = []
+        with self._lock:
+            for i, key in enumerate(keys):
+                row = self._cache.get(key)
+                if row is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(key)
+                    out[i] = row
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
+        if missing:
+            fresh = self.model.passage_logits([texts[i] for i in missing])
+            out[missing] = fresh
+            with self._lock:
+                for i, row in zip(missing, fresh, strict=True):
+                    self._cache[keys[i]] = row.copy()
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
 class ClauseRanker:
     """Ranks candidate passages by the clause model's probability for the question's categories."""
 
     def __init__(self, model: ClauseModel, embedder: Embedder | None) -> None:
         self.model = model
         self.router = IntentRouter(model, embedder)
+        self.logits = PassageLogits(model)
 
     def scores(self, question: str, texts: list[str]) -> np.ndarray | None:
         """Per text, the clause model's probability for the question's categories (None when the
@@ -83,7 +136,7 @@ class ClauseRanker:
         intent = self.router.route(question)
         if intent.confidence < MIN_INTENT_CONFIDENCE or not texts:
             return None
-        logits = self.model.passage_logits(texts)
+        logits = self.logits(texts)
         prob = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
         out: np.ndarray = (prob @ intent.weights) * intent.confidence
         return out
@@ -93,7 +146,7 @@ class ClauseRanker:
         if intent.confidence < MIN_INTENT_CONFIDENCE or not candidates:
             return [], intent.confidence
         ids = list(candidates)
-        logits = self.model.passage_logits([candidates[i] for i in ids])
+        logits = self.logits([candidates[i] for i in ids])
         prob = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
         score = prob @ intent.weights
         order = np.argsort(-score, kind="stable")
