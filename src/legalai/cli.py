@@ -94,6 +94,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 def _admin_session() -> Any:
     """A migrated database and a transaction factory, for admin commands."""
+    import legalai.accounts.access  # noqa: F401 - access changes bump the version API caches watch
     from legalai.kit.db import make_engine, make_sessionmaker
     from legalai.kit.migrate import upgrade
 

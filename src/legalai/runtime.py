@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from legalai.accounts.access import PrincipalCache
 from legalai.accounts.principal import Principal
 from legalai.accounts.usage import UsageRecorder
 from legalai.ai.gateway import AIGateway, build_gateway
@@ -39,6 +40,7 @@ class Runtime:
     analysis: AnalysisService
     retrieval: RetrievalService
     usage: UsageRecorder = field(init=False)
+    principals: PrincipalCache = field(init=False)
     queue: JobQueue = field(init=False)
     ai: AIGateway = field(init=False)
     _ask: AskService | None = field(init=False, default=None)
@@ -137,6 +139,7 @@ def build_runtime(settings: Settings) -> Runtime:
         retrieval=RetrievalService.from_settings(settings),
     )
     runtime.usage = UsageRecorder(runtime.sessions)
+    runtime.principals = PrincipalCache(max_age=settings.principal_cache_seconds)
     runtime.queue = JobQueue(settings, runtime)
     runtime.ai = build_gateway(
         settings,

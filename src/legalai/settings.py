@@ -218,6 +218,10 @@ class Settings(BaseSettings):
 
     # Accounts and sessions
     session_idle_minutes: int = 30
+    # How long a request's principal (role, visible matters) may be reused from memory at most;
+    # any change to access commits a version bump that invalidates it at once (accounts.access).
+    # 0 resolves the principal from the database on every request.
+    principal_cache_seconds: float = Field(default=60.0, ge=0)
     session_absolute_hours: int = 12
     # Secure cookies need HTTPS; None means "on except in the local and test environments".
     session_cookie_secure: bool | None = None

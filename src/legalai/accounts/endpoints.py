@@ -100,7 +100,7 @@ def login(
 def logout(request: Request, response: Response, session: DbSession, principal: PrincipalDep) -> None:
     web_session = getattr(request.state, "web_session", None)
     if web_session is not None:
-        service.end_session(session, web_session)
+        service.end_session(session, web_session.id)
     audit_request(request, session, principal, "auth.logout")
     response.delete_cookie(SESSION_COOKIE, path="/")
 

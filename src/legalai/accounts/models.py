@@ -46,6 +46,9 @@ class Organization(UUIDPk, Timestamps, Base):
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     slug: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    # Bumped in the same transaction as any change to roles, memberships, screens, keys, sessions
+    # or accounts of this organization (accounts.access): cached principals compare it.
+    access_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
 
 
 class User(UUIDPk, Timestamps, Base):

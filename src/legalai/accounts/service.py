@@ -430,9 +430,11 @@ def resolve_web_session(
     return principal_for(session, user, ws.organization_id, session_id=ws.id), ws
 
 
-def end_session(session: Session, ws: WebSession) -> None:
-    ws.revoked_at = utcnow()
-    session.flush()
+def end_session(session: Session, session_id: str) -> None:
+    ws = session.get(WebSession, session_id)
+    if ws is not None and ws.revoked_at is None:
+        ws.revoked_at = utcnow()
+        session.flush()
 
 
 def end_all_sessions(session: Session, user_id: str) -> int:

@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from legalai.accounts.access import SessionRef, principal_for_api_key, principal_for_session_token
 from legalai.accounts.principal import Forbidden, Principal, Unauthenticated
 from legalai.accounts.service import authenticate_api_key, resolve_web_session
-from legalai.kit.db import transaction
+from legalai.kit.db import transaction, utcnow
 from legalai.runtime import Runtime
 from legalai.security.ratelimit import enforce_rate_limit
 
@@ -52,16 +53,25 @@ def authenticate(request: Request, session: Session) -> Principal:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Send an API key as `Authorization: Bearer <key>`")
-        principal = authenticate_api_key(session, value, touch=runtime.usage.touch_key)
+        if runtime.settings.principal_cache_seconds > 0:
+            principal = principal_for_api_key(
+                session, value, runtime.principals, now=utcnow(), touch=runtime.usage.touch_key
+            )
+        else:
+            principal = authenticate_api_key(session, value, touch=runtime.usage.touch_key)
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer <key>`")
         idle = timedelta(minutes=runtime.settings.session_idle_minutes)
-        principal, web_session = resolve_web_session(
-            session, token, idle=idle, touch=runtime.usage.touch_session
-        )
-        request.state.web_session = web_session
+        if runtime.settings.principal_cache_seconds > 0:
+            principal, ref = principal_for_session_token(
+                session, token, runtime.principals, now=utcnow(), idle=idle, touch=runtime.usage.touch_session
+            )
+        else:
+            principal, ws = resolve_web_session(session, token, idle=idle, touch=runtime.usage.touch_session)
+            ref = SessionRef(ws.id, ws.csrf_token)
+        request.state.web_session = ref
     request.state.principal = principal
     return principal
 

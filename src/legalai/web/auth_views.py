@@ -132,7 +132,7 @@ def oidc_callback(
 def logout_submit(request: Request, session: DbSession, principal: PrincipalDep) -> Response:
     web_session = getattr(request.state, "web_session", None)
     if web_session is not None:
-        service.end_session(session, web_session)
+        service.end_session(session, web_session.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
