@@ -12,6 +12,7 @@ from legalai.accounts.access import PrincipalCache
 from legalai.accounts.principal import Principal
 from legalai.accounts.usage import UsageRecorder
 from legalai.ai.gateway import AIGateway, build_gateway
+from legalai.analysis.isolated import AnalysisPool
 from legalai.analysis.service import AnalysisService
 from legalai.ask.service import AskService
 from legalai.audit.chainer import AuditChainer
@@ -104,6 +105,7 @@ class Runtime:
         self.usage.stop()
         self.queue.stop()
         self.stop_audit_chainer()  # after the worker threads, which may still record events
+        self.analysis.close()
         self.ai.close()
         self.engine.dispose()
 
@@ -135,7 +137,13 @@ def build_runtime(settings: Settings) -> Runtime:
         store=build_blob_store(settings),
         sandbox=sandbox,
         scratch=scratch,
-        analysis=AnalysisService(settings.analysis_max_chars, enabled=settings.analysis_enabled),
+        analysis=AnalysisService(
+            settings.analysis_max_chars,
+            enabled=settings.analysis_enabled,
+            pool=(
+                AnalysisPool() if settings.analysis_enabled and settings.effective_analysis_isolated else None
+            ),
+        ),
         retrieval=RetrievalService.from_settings(settings),
     )
     runtime.usage = UsageRecorder(runtime.sessions)

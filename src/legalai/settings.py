@@ -215,6 +215,11 @@ class Settings(BaseSettings):
     analysis_enabled: bool = True
     # Longer documents are analyzed up to this many characters (the analysis says so).
     analysis_max_chars: int = 8_000_000
+    # Compute analyses in a child process, off the serving process's interpreter lock. Default
+    # (unset): on where the worker runs inside the API process (the embedded default), where
+    # analysis in worker threads slowed every request; a standalone `legalai worker` analyzes in
+    # its own threads.
+    analysis_isolated: bool | None = None
 
     # Accounts and sessions
     session_idle_minutes: int = 30
@@ -312,6 +317,12 @@ class Settings(BaseSettings):
             connect_timeout_seconds=self.database_connect_timeout_seconds,
             busy_timeout_ms=self.database_busy_timeout_ms,
         )
+
+    @property
+    def effective_analysis_isolated(self) -> bool:
+        if self.analysis_isolated is not None:
+            return self.analysis_isolated
+        return self.effective_worker_mode == "inprocess"
 
     @property
     def effective_max_concurrent_requests(self) -> int:

@@ -148,6 +148,8 @@ def test_a_failing_analysis_does_not_fail_the_document(
         raise RuntimeError("analysis bug")
 
     monkeypatch.setattr(service, "analyze_pages", explode)
+    # In this process (the patch does not reach the analysis child of the embedded default).
+    monkeypatch.setattr(client.app.state.runtime.analysis, "pool", None)  # type: ignore[attr-defined]
     doc_id = upload(client, matter_id, ("msa.txt", CONTRACT))["accepted"][0]["document_id"]
     (doc,) = wait_analyzed(client, [doc_id])
     assert doc["status"] == "ready" and doc["embedding_status"] == "done"

@@ -107,9 +107,10 @@ def test_table_polls_only_while_work_is_pending() -> None:
 
 
 def test_document_page_shows_escaped_text_by_page(
-    client: TestClient, matter_id: str, wait_ready: Wait
+    client: TestClient, matter_id: str, wait_ready: Wait, wait_analyzed: Wait
 ) -> None:
     doc_id = _ready_text_doc(client, matter_id, wait_ready)
+    wait_analyzed(client, [doc_id])  # the page polls until the follow-up stages are done
     page = client.get(f"/documents/{doc_id}")
     assert page.status_code == 200
     html = page.text

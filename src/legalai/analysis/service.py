@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from legalai.accounts.principal import Principal
+from legalai.analysis.isolated import AnalysisPool
 from legalai.analysis.models import AnalysisStatus, DocumentAnalysis, StoredPlaybook
 from legalai.analysis.pipeline import Analyzers, PageText, analyze_pages, load_clause_model
 from legalai.analysis.repository import AnalysisRepository
@@ -63,11 +64,17 @@ class AnalysisOutcome:
 class AnalysisService:
     """Per-process: the clause model is loaded once, parsed playbooks are cached by content."""
 
-    def __init__(self, max_chars: int, enabled: bool = True) -> None:
+    def __init__(self, max_chars: int, enabled: bool = True, pool: AnalysisPool | None = None) -> None:
         self.max_chars = max_chars
         self.enabled = enabled
+        # When set, analyses are computed in a child process (``legalai.analysis.isolated``).
+        self.pool = pool
         self._playbooks: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     # ---- playbooks ------------------------------------------------------------------------------
 
@@ -85,14 +92,16 @@ class AnalysisService:
 
     def analyzers(self, session: Session, organization_id: str) -> tuple[Analyzers, str | None]:
         """The clause model and the organization's active playbook (the default one if none)."""
+        analyzers, stored = self._analyzers(session, organization_id)
+        return analyzers, stored.id if stored is not None else None
+
+    def _analyzers(self, session: Session, organization_id: str) -> tuple[Analyzers, StoredPlaybook | None]:
         from legalai.analysis.playbooks import default_playbook
 
         stored = active_playbook(session, organization_id)
         playbook = self._parse(stored.source) if stored is not None else default_playbook()
         model, problems = load_clause_model()
-        return Analyzers(clause_model=model, playbook=playbook, problems=problems), (
-            stored.id if stored is not None else None
-        )
+        return Analyzers(clause_model=model, playbook=playbook, problems=problems), stored
 
     def current_fingerprint(self, session: Session, organization_id: str) -> str:
         analyzers, _id = self.analyzers(session, organization_id)
@@ -105,9 +114,14 @@ class AnalysisService:
         versions: dict[str, Any] = {}
         playbook_id: str | None = None
         try:
-            analyzers, playbook_id = self.analyzers(session, organization_id)
+            analyzers, stored = self._analyzers(session, organization_id)
+            playbook_id = stored.id if stored is not None else None
             versions = analyzers.versions
-            result = analyze_pages(pages, analyzers, max_chars=self.max_chars)
+            if self.pool is not None:
+                source = stored.source if stored is not None else None
+                result = self.pool.analyze(source, pages, self.max_chars)
+            else:
+                result = analyze_pages(pages, analyzers, max_chars=self.max_chars)
         except Exception as exc:  # noqa: BLE001 - stored as a failed analysis, the document stays ready
             log.warning("analysis.failed", error=f"{type(exc).__name__}: {exc}")
             return AnalysisOutcome(

@@ -22,11 +22,8 @@ Operational notes:
 * ``memory_mb`` limits the child's *address space*.  The preloaded interpreter needs ~100 MB and
   Tesseract (which inherits the limit) a little more; 256 MB suffices for OCR of A4 pages at
   300 dpi, 1024 MB is a comfortable production value.
-* ``spawn``/``forkserver`` children normally re-import the parent's ``__main__`` (a console
-  script, ``python app.py``, pytest...): that would cost a whole CLI import per document, and
-  fail outright for a ``__main__`` read from stdin.  The child only needs this module, so the
-  main-module entries are dropped from the preparation data of *our* children (and only ours:
-  see :func:`_without_main_module`); a child then starts in ~10 ms whatever runs the service.
+* Children skip the parent's ``__main__`` (``legalai.kit.children``): a child starts in ~10 ms
+  whatever runs the service.
 """
 
 from __future__ import annotations
@@ -38,8 +35,6 @@ import ctypes
 import json
 import logging
 import multiprocessing
-import multiprocessing.context
-import multiprocessing.spawn
 import os
 import resource
 import signal
@@ -65,14 +60,13 @@ from legalai.documents.extraction.protocol import (
     UnsupportedFormat,
 )
 from legalai.documents.extraction.registry import ExtractionOptions
+from legalai.kit import children
 
 __all__ = ["Sandbox", "run_inline"]
 
 log = logging.getLogger(__name__)
 
-_PRELOAD = ["legalai.documents.extraction.registry", "legalai.documents.extraction.sandbox"]
-_CONTEXT_LOCK = threading.Lock()
-_context: multiprocessing.context.ForkServerContext | None = None
+children.preload("legalai.documents.extraction.registry", "legalai.documents.extraction.sandbox")
 
 _MAX_OPEN_FILES = 64  # the document, the pipe, Tesseract's pipes and temp files
 _CPU_HARD_GRACE = 5  # seconds between SIGXCPU and the kernel's SIGKILL
@@ -90,47 +84,6 @@ _ERRORS: dict[str, type[ExtractionError]] = {
 def run_inline(path: Path, kind: str, options: ExtractionOptions) -> ExtractionResult:
     """Extract in this process, without limits: only for trusted input (tests, tooling)."""
     return registry.extract(path, kind, options)
-
-
-_SPAWNING_SANDBOX = threading.local()
-_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
-_original_preparation_data = multiprocessing.spawn.get_preparation_data
-
-
-def _preparation_data(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = _original_preparation_data(name)
-    if getattr(_SPAWNING_SANDBOX, "active", False):
-        for key in _MAIN_KEYS:
-            data.pop(key, None)
-    return data
-
-
-@contextlib.contextmanager
-def _without_main_module() -> Any:
-    """While this thread starts a sandbox child, leave ``__main__`` out of its preparation data.
-
-    multiprocessing looks ``spawn.get_preparation_data`` up at call time; the wrapper installed
-    below changes nothing for other threads or other users of multiprocessing.
-    """
-    _SPAWNING_SANDBOX.active = True
-    try:
-        yield
-    finally:
-        _SPAWNING_SANDBOX.active = False
-
-
-multiprocessing.spawn.get_preparation_data = _preparation_data
-
-
-def _forkserver() -> multiprocessing.context.ForkServerContext:
-    global _context
-    with _CONTEXT_LOCK:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
-            # Only effective before the fork server starts; it is shared by the whole process.
-            context.set_forkserver_preload(_PRELOAD)
-            _context = context
-        return _context
 
 
 @dataclass(frozen=True)
@@ -177,7 +130,7 @@ class Sandbox:
             memory_mb=self._memory_mb,
             allow_test_hooks=self._test_hooks,
         )
-        context = _forkserver()
+        context = children.forkserver_context()
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_child_main, args=(sender, task), name="legalai-extract", daemon=True
@@ -185,7 +138,7 @@ class Sandbox:
         data: bytes | None = None
         answered = False
         try:
-            with _without_main_module():
+            with children.without_main_module():
                 process.start()
             # Our copy of the write end would keep the pipe open and hide the child's death.
             sender.close()
